@@ -1,0 +1,125 @@
+/* fastbp C core: per-sample backpropagation over one flat parameter buffer.
+ *
+ * No Python, no NumPy: callers pass pointers, sizes and offsets, and own all
+ * memory. Every entry point exists for float and double, and is compiled once
+ * per instruction set (see fbp_dispatch.c); a const table of function pointers
+ * per instruction set is what callers pick from.
+ *
+ * Layout: layer l (0 <= l < n_layers) maps sizes[l] inputs to sizes[l+1]
+ * outputs. Its weights start at params[w_offsets[l]], row-major
+ * (n_out, n_in), row j holding the weights into unit j; its biases start at
+ * params[b_offsets[l]], or b_offsets[l] < 0 when the network has none.
+ */
+#ifndef FASTBP_KERNELS_H_
+#define FASTBP_KERNELS_H_
+
+#include <stddef.h>
+
+#if defined(_MSC_VER)
+#define FBP_RESTRICT __restrict
+#else
+#define FBP_RESTRICT restrict
+#endif
+
+/* Per-file x86 targets need GCC or clang; elsewhere only the baseline path
+ * is built. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define FBP_X86_MULTIVERSION 1
+#define FBP_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define FBP_TARGET_PUSH(t) \
+    FBP_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define FBP_TARGET_POP FBP_PRAGMA(clang attribute pop)
+#define FBP_AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"
+#else
+/* GCC's generic tuning would split AVX-512 loops into 256-bit halves. */
+#define FBP_AVX512_TARGET \
+    "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512"
+#define FBP_TARGET_PUSH(t) FBP_PRAGMA(GCC push_options) FBP_PRAGMA(GCC target(t))
+#define FBP_TARGET_POP FBP_PRAGMA(GCC pop_options)
+#endif
+#else
+#define FBP_X86_MULTIVERSION 0
+#endif
+
+/* Codes shared with Python through _kernels.pxd. */
+typedef enum {
+    FBP_IDENTITY = 0,
+    FBP_SIGMOID = 1,
+    FBP_TANH = 2,
+    FBP_RELU = 3,
+    FBP_LEAKY_RELU = 4,
+    FBP_SOFTMAX = 5
+} fbp_activation;
+
+typedef enum {
+    FBP_SQUARED_ERROR = 0,
+    FBP_BINARY_CROSS_ENTROPY = 1,
+    FBP_CROSS_ENTROPY = 2
+} fbp_loss;
+
+/* Slope of leaky_relu for negative inputs (PyTorch's default). */
+#define FBP_LEAKY_SLOPE 0.01
+
+typedef struct {
+    ptrdiff_t n_layers;          /* weight layers */
+    const ptrdiff_t *sizes;      /* n_layers + 1 unit counts */
+    const ptrdiff_t *w_offsets;  /* n_layers */
+    const ptrdiff_t *b_offsets;  /* n_layers; negative: no biases */
+    const int *activations;      /* n_layers fbp_activation codes */
+    int loss;                    /* fbp_loss code */
+} fbp_net;
+
+/* Elements of workspace a call needs: outputs, deltas and the output layer's
+ * net input. */
+ptrdiff_t fbp_workspace_size(const fbp_net *net);
+
+/* Batch loop: for each batch of `batch_size` consecutive entries of `order`
+ * (the last may be smaller), params -= lr * mean gradient; batch_size == 1 is
+ * per-sample SGD with the update fused into the backward pass. Biases are left
+ * alone unless update_biases. `grad` (n_params, zeros) is scratch for
+ * batches > 1 and is left zero. Returns the sum of each sample's loss measured
+ * before its batch's update. Stops early at a sample whose loss is NaN or
+ * infinite (before updating with it) or at an update that leaves a parameter
+ * so; *n_done tells how many samples were fully applied (n_samples when none
+ * failed). */
+#define FBP_DECLARE_ENTRIES(T, S)                                              \
+    typedef double (*fbp_fit_##S##_fn)(                                        \
+        const fbp_net *net, T *params, const T *X, const T *Y,                 \
+        const ptrdiff_t *order, ptrdiff_t n_samples, ptrdiff_t batch_size,     \
+        T lr, int update_biases, T *workspace, T *grad, ptrdiff_t *n_done);    \
+    /* out[s] := network(X[s]) for n_samples rows. */                          \
+    typedef void (*fbp_predict_##S##_fn)(                                      \
+        const fbp_net *net, const T *params, const T *X, ptrdiff_t n_samples,  \
+        T *out, T *workspace);                                                 \
+    /* Sum over samples of the loss. */                                        \
+    typedef double (*fbp_loss_##S##_fn)(                                       \
+        const fbp_net *net, const T *params, const T *X, const T *Y,           \
+        ptrdiff_t n_samples, T *workspace);                                    \
+    /* grad += dE/dparams of one sample (bias entries too); returns E. */      \
+    typedef double (*fbp_gradient_##S##_fn)(                                   \
+        const fbp_net *net, const T *params, const T *x, const T *t,           \
+        T *workspace, T *grad);
+
+FBP_DECLARE_ENTRIES(float, f32)
+FBP_DECLARE_ENTRIES(double, f64)
+
+typedef struct {
+    const char *name;
+    fbp_fit_f32_fn fit_f32;
+    fbp_fit_f64_fn fit_f64;
+    fbp_predict_f32_fn predict_f32;
+    fbp_predict_f64_fn predict_f64;
+    fbp_loss_f32_fn loss_f32;
+    fbp_loss_f64_fn loss_f64;
+    fbp_gradient_f32_fn gradient_f32;
+    fbp_gradient_f64_fn gradient_f64;
+} fbp_kernels;
+
+/* Instruction-set paths, best last. Each entry is NULL where this build or
+ * this CPU lacks the path. */
+enum { FBP_PATH_BASELINE = 0, FBP_PATH_AVX2 = 1, FBP_PATH_AVX512 = 2,
+       FBP_N_PATHS = 3 };
+const fbp_kernels *fbp_path(int path);
+
+#endif /* FASTBP_KERNELS_H_ */

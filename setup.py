@@ -1,0 +1,34 @@
+"""Build of the compiled core, fastbp._core; metadata lives in pyproject.toml."""
+import os
+import sys
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# FASTBP_CYTHON_DEBUG=1 turns Cython's bounds and None checks on.
+DEBUG = os.environ.get("FASTBP_CYTHON_DEBUG") == "1"
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "nonecheck": DEBUG,
+    "cdivision": True,
+}
+
+C_SOURCES = ["fbp_net.c", "fbp_dispatch.c", "fbp_baseline.c", "fbp_avx2.c", "fbp_avx512.c"]
+# No -march=native and no -ffast-math: instruction sets are chosen per file and
+# at run time (csrc/fbp_dispatch.c), and results must match the reference.
+COMPILE_ARGS = ["/O2"] if sys.platform == "win32" else ["-O3", "-std=c99"]
+
+core = Extension(
+    "fastbp._core",
+    ["src/fastbp/_core.pyx"] + [os.path.join("csrc", f) for f in C_SOURCES],
+    include_dirs=["csrc", numpy.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    depends=["csrc/fbp_kernels.h", "csrc/fbp_core.template.h", "csrc/fbp_instantiate.h"],
+    extra_compile_args=COMPILE_ARGS,
+)
+
+setup(ext_modules=cythonize([core], compiler_directives=DIRECTIVES))

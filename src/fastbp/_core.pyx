@@ -1,0 +1,202 @@
+"""Typed entry points into the C core (csrc/): checks of the C contract,
+pointer extraction, and one ``nogil`` call per block of samples.
+
+Policy (defaults, validation, RNG, epochs) lives in ``mlp.py``; arithmetic
+lives in ``csrc/``. Every array argument shares one float type: Cython's fused
+``floating`` rejects a float32/float64 mix.
+"""
+from cython cimport floating
+
+from fastbp._kernels cimport *
+
+ACTIVATIONS = {
+    "identity": FBP_IDENTITY,
+    "sigmoid": FBP_SIGMOID,
+    "tanh": FBP_TANH,
+    "relu": FBP_RELU,
+    "leaky_relu": FBP_LEAKY_RELU,
+    "softmax": FBP_SOFTMAX,
+}
+LOSSES = {
+    "squared_error": FBP_SQUARED_ERROR,
+    "binary_cross_entropy": FBP_BINARY_CROSS_ENTROPY,
+    "cross_entropy": FBP_CROSS_ENTROPY,
+}
+LEAKY_SLOPE = FBP_LEAKY_SLOPE
+PATHS = ("baseline", "avx2", "avx512")
+
+# The build of the kernels in use: chosen once at import (by fastbp._cpu),
+# changed only by select_path.
+cdef const fbp_kernels *_kernels = fbp_path(FBP_PATH_BASELINE)
+
+
+def supported_paths():
+    """Names of the kernel builds this binary holds and this CPU runs, best last."""
+    return [PATHS[p] for p in range(FBP_N_PATHS) if fbp_path(p) != NULL]
+
+
+def select_path(str name):
+    """Use the kernel build ``name`` (one of ``supported_paths()``)."""
+    global _kernels
+    if name not in PATHS or fbp_path(PATHS.index(name)) == NULL:
+        raise ValueError(
+            f"kernel path {name!r} is not available here; "
+            f"supported: {supported_paths()}")
+    _kernels = fbp_path(PATHS.index(name))
+
+
+def current_path():
+    """Name of the kernel build in use."""
+    return _kernels.name.decode()
+
+
+cdef class Topology:
+    """A network's shape as the C core sees it: sizes, offsets into the flat
+    parameter buffer, activation and loss codes.
+
+    Parameters
+    ----------
+    sizes : intp array, shape (n_layers + 1,)
+    w_offsets, b_offsets : intp arrays, shape (n_layers,); b_offsets < 0
+        means no biases.
+    activations : int32 array, shape (n_layers,)
+    loss : int
+    """
+    cdef fbp_net net
+    cdef readonly object sizes, w_offsets, b_offsets, activations
+    cdef readonly Py_ssize_t workspace_size
+
+    def __cinit__(self, sizes, w_offsets, b_offsets, activations, int loss):
+        cdef const Py_ssize_t[::1] s = sizes
+        cdef const Py_ssize_t[::1] w = w_offsets
+        cdef const Py_ssize_t[::1] b = b_offsets
+        cdef const int[::1] a = activations
+        if not (s.shape[0] == w.shape[0] + 1 == b.shape[0] + 1 == a.shape[0] + 1):
+            raise ValueError("Topology arrays do not match in length")
+        # Keep the arrays alive: the struct points into them.
+        self.sizes, self.w_offsets, self.b_offsets = sizes, w_offsets, b_offsets
+        self.activations = activations
+        self.net.n_layers = w.shape[0]
+        self.net.sizes = &s[0]
+        self.net.w_offsets = &w[0]
+        self.net.b_offsets = &b[0]
+        self.net.activations = &a[0]
+        self.net.loss = loss
+        self.workspace_size = fbp_workspace_size(&self.net)
+
+
+cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
+    return &a[0] if a.shape[0] else NULL
+
+
+def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
+        const floating[:, ::1] Y, const Py_ssize_t[::1] order,
+        Py_ssize_t batch_size, double lr, bint update_biases,
+        floating[::1] workspace, floating[::1] grad):
+    """Train on the samples ``X[order]`` in place.
+
+    Parameters
+    ----------
+    top : Topology
+    params : float32 or float64 array, shape (n_params,), updated in place
+    X : array, shape (n_samples, n_inputs), same dtype
+    Y : array, shape (n_samples, n_outputs), same dtype
+    order : intp array, shape (n_order,), row indices into X and Y
+    batch_size : int, samples per update (1: per-sample SGD)
+    lr : float, learning rate
+    update_biases : bool
+    workspace : array, shape (top.workspace_size,)
+    grad : array, shape (n_params,) when batch_size > 1, zeros; else any
+
+    Returns
+    -------
+    (float, int) : the sum over the applied samples of each one's loss before
+        its update, and how many samples were applied. Fewer than
+        ``len(order)`` means a loss or a parameter became NaN or infinite;
+        ``params`` may then hold such values.
+    """
+    cdef const fbp_kernels *k = _kernels
+    cdef double total
+    cdef Py_ssize_t done
+    cdef floating *g = _ptr_or_null(grad)
+    cdef floating *p = &params[0]
+    cdef floating *ws = &workspace[0]
+    cdef const floating *x = &X[0, 0]
+    cdef const floating *y = &Y[0, 0]
+    cdef Py_ssize_t n = order.shape[0]
+    cdef const Py_ssize_t *o = &order[0]
+    cdef int ub = update_biases
+    with nogil:
+        if floating is float:
+            total = k.fit_f32(&top.net, p, x, y, o, n, batch_size, <float>lr, ub, ws, g, &done)
+        else:
+            total = k.fit_f64(&top.net, p, x, y, o, n, batch_size, lr, ub, ws, g, &done)
+    return total, done
+
+
+def predict(Topology top, const floating[::1] params, const floating[:, ::1] X,
+            floating[:, ::1] out, floating[::1] workspace):
+    """out[s] := network(X[s]).
+
+    Parameters
+    ----------
+    params : float32 or float64 array, shape (n_params,)
+    X : array, shape (n_samples, n_inputs), same dtype
+    out : array, shape (n_samples, n_outputs), same dtype, written
+    workspace : array, shape (top.workspace_size,)
+    """
+    cdef const fbp_kernels *k = _kernels
+    cdef const floating *p = &params[0]
+    cdef const floating *x = &X[0, 0]
+    cdef floating *y = &out[0, 0]
+    cdef floating *ws = &workspace[0]
+    cdef Py_ssize_t n = X.shape[0]
+    with nogil:
+        if floating is float:
+            k.predict_f32(&top.net, p, x, n, y, ws)
+        else:
+            k.predict_f64(&top.net, p, x, n, y, ws)
+
+
+def loss_sum(Topology top, const floating[::1] params, const floating[:, ::1] X,
+             const floating[:, ::1] Y, floating[::1] workspace):
+    """Sum over the samples of the per-sample loss (as a float64 scalar).
+
+    Arrays as in ``fit``.
+    """
+    cdef const fbp_kernels *k = _kernels
+    cdef const floating *p = &params[0]
+    cdef const floating *x = &X[0, 0]
+    cdef const floating *y = &Y[0, 0]
+    cdef floating *ws = &workspace[0]
+    cdef Py_ssize_t n = X.shape[0]
+    cdef double total
+    with nogil:
+        if floating is float:
+            total = k.loss_f32(&top.net, p, x, y, n, ws)
+        else:
+            total = k.loss_f64(&top.net, p, x, y, n, ws)
+    return total
+
+
+def gradient(Topology top, const floating[::1] params, const floating[::1] x,
+             const floating[::1] t, floating[::1] workspace, floating[::1] grad):
+    """grad += dE/dparams for one sample; returns the sample's loss E.
+
+    Parameters
+    ----------
+    x : array, shape (n_inputs,); t : array, shape (n_outputs,)
+    grad : array, shape (n_params,), accumulated into
+    Other arrays as in ``fit``.
+    """
+    cdef const fbp_kernels *k = _kernels
+    cdef const floating *p = &params[0]
+    cdef floating *ws = &workspace[0]
+    cdef floating *g = &grad[0]
+    cdef double E
+    with nogil:
+        if floating is float:
+            E = k.gradient_f32(&top.net, p, &x[0], &t[0], ws, g)
+        else:
+            E = k.gradient_f64(&top.net, p, &x[0], &t[0], ws, g)
+    return E

@@ -1,0 +1,75 @@
+# Declarations of csrc/fbp_kernels.h, name for name; nothing else.
+
+cdef extern from "fbp_kernels.h" nogil:
+    ctypedef enum fbp_activation:
+        FBP_IDENTITY
+        FBP_SIGMOID
+        FBP_TANH
+        FBP_RELU
+        FBP_LEAKY_RELU
+        FBP_SOFTMAX
+
+    ctypedef enum fbp_loss:
+        FBP_SQUARED_ERROR
+        FBP_BINARY_CROSS_ENTROPY
+        FBP_CROSS_ENTROPY
+
+    double FBP_LEAKY_SLOPE
+
+    ctypedef struct fbp_net:
+        Py_ssize_t n_layers
+        const Py_ssize_t *sizes
+        const Py_ssize_t *w_offsets
+        const Py_ssize_t *b_offsets
+        const int *activations
+        int loss
+
+    Py_ssize_t fbp_workspace_size(const fbp_net *net)
+
+    ctypedef double (*fbp_fit_f32_fn)(
+        const fbp_net *net, float *params, const float *X, const float *Y,
+        const Py_ssize_t *order, Py_ssize_t n_samples, Py_ssize_t batch_size,
+        float lr, int update_biases, float *workspace, float *grad,
+        Py_ssize_t *n_done)
+    ctypedef double (*fbp_fit_f64_fn)(
+        const fbp_net *net, double *params, const double *X, const double *Y,
+        const Py_ssize_t *order, Py_ssize_t n_samples, Py_ssize_t batch_size,
+        double lr, int update_biases, double *workspace, double *grad,
+        Py_ssize_t *n_done)
+    ctypedef void (*fbp_predict_f32_fn)(
+        const fbp_net *net, const float *params, const float *X,
+        Py_ssize_t n_samples, float *out, float *workspace)
+    ctypedef void (*fbp_predict_f64_fn)(
+        const fbp_net *net, const double *params, const double *X,
+        Py_ssize_t n_samples, double *out, double *workspace)
+    ctypedef double (*fbp_loss_f32_fn)(
+        const fbp_net *net, const float *params, const float *X,
+        const float *Y, Py_ssize_t n_samples, float *workspace)
+    ctypedef double (*fbp_loss_f64_fn)(
+        const fbp_net *net, const double *params, const double *X,
+        const double *Y, Py_ssize_t n_samples, double *workspace)
+    ctypedef double (*fbp_gradient_f32_fn)(
+        const fbp_net *net, const float *params, const float *x,
+        const float *t, float *workspace, float *grad)
+    ctypedef double (*fbp_gradient_f64_fn)(
+        const fbp_net *net, const double *params, const double *x,
+        const double *t, double *workspace, double *grad)
+
+    ctypedef struct fbp_kernels:
+        const char *name
+        fbp_fit_f32_fn fit_f32
+        fbp_fit_f64_fn fit_f64
+        fbp_predict_f32_fn predict_f32
+        fbp_predict_f64_fn predict_f64
+        fbp_loss_f32_fn loss_f32
+        fbp_loss_f64_fn loss_f64
+        fbp_gradient_f32_fn gradient_f32
+        fbp_gradient_f64_fn gradient_f64
+
+    enum:
+        FBP_PATH_BASELINE
+        FBP_PATH_AVX2
+        FBP_PATH_AVX512
+        FBP_N_PATHS
+
+    const fbp_kernels *fbp_path(int path)

@@ -1,0 +1,221 @@
+"""Checks of arguments and arrays, shared by ``MLP`` and ``reference.MLP`` so
+both accept and reject the same inputs. Every check runs before any state
+changes; every message names the argument and what is wrong with it.
+"""
+import numbers
+
+import numpy as np
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy")
+# Output activation each log loss is defined for.
+LOSS_OUTPUT = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_layer_sizes(layer_sizes):
+    """Tuple of ints: [n_inputs, hidden..., n_outputs], at least 2, each >= 1."""
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
+        raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}")
+    if len(layer_sizes) < 2:
+        raise ValueError("layer_sizes needs at least 2 entries (inputs and outputs), "
+                         f"got {list(layer_sizes)}")
+    for size in layer_sizes:
+        if not _is_int(size):
+            raise TypeError(f"layer_sizes must hold ints, got {size!r} in {list(layer_sizes)}")
+        if size < 1:
+            raise ValueError(f"layer_sizes must be >= 1 each, got {list(layer_sizes)}")
+    return tuple(int(s) for s in layer_sizes)
+
+
+def _check_activation_name(name):
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+    return name
+
+
+def check_activations(activation, output_activation, n_layers):
+    """One activation name per weight layer.
+
+    ``activation`` is a name for every hidden layer, or a sequence with one
+    name per weight layer; ``output_activation`` (when not None) replaces the
+    last layer's. Softmax is refused in a hidden layer.
+    """
+    if isinstance(activation, str):
+        names = [activation] * n_layers
+    elif hasattr(activation, "__len__"):
+        names = list(activation)
+        if len(names) != n_layers:
+            raise ValueError(f"activation has {len(names)} names, but the network has "
+                             f"{n_layers} weight layers")
+    else:
+        raise TypeError(f"activation must be a name or a list of names, got {activation!r}")
+    if output_activation is not None:
+        names[-1] = output_activation
+    names = [_check_activation_name(n) for n in names]
+    if "softmax" in names[:-1]:
+        raise ValueError("softmax is only allowed in the output layer, "
+                         f"got activations {names}")
+    return tuple(names)
+
+
+def check_loss(loss, output_activation):
+    """The loss name, refused where it makes no sense for the output layer."""
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(LOSSES)}")
+    needed = LOSS_OUTPUT.get(loss)
+    if needed is not None and output_activation != needed:
+        raise ValueError(f"loss {loss!r} needs a {needed} output layer, "
+                         f"got output activation {output_activation!r}")
+    return loss
+
+
+def check_dtype(dtype):
+    """np.float32 or np.float64, from a NumPy dtype, a type or a name."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _numeric(array, name):
+    a = np.asarray(array)
+    if a.dtype == object:
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numeric, got non-numeric values") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (bool, int or float), got dtype {a.dtype}")
+    return a
+
+
+def _check_finite(a, name):
+    if not np.isfinite(a).all():
+        where = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"{name} contains NaN or infinity (first at index "
+                         f"{tuple(int(i) for i in where)})")
+
+
+def as_matrix(array, name, n_columns, dtype, what):
+    """A C-contiguous (n_samples, n_columns) array of ``dtype``, checked for
+    shape, emptiness and finiteness. ``what`` names the columns in messages."""
+    a = _numeric(array, name)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, {what}), got shape {a.shape}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it needs at least one sample")
+    if a.shape[1] != n_columns:
+        raise ValueError(f"{name} has {a.shape[1]} {what} per sample, but the network "
+                         f"has {n_columns}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    _check_finite(a, name)
+    return a
+
+
+def as_targets(Y, n_samples, n_outputs, dtype, loss):
+    """Targets as a (n_samples, n_outputs) array; 1-D is accepted for one output.
+    Log losses need targets they are defined for."""
+    a = _numeric(Y, "Y")
+    if a.ndim == 1 and n_outputs == 1:
+        a = a.reshape(-1, 1)
+    a = as_matrix(a, "Y", n_outputs, dtype, "outputs")
+    if a.shape[0] != n_samples:
+        raise ValueError(f"X and Y hold different numbers of samples: {n_samples} and "
+                         f"{a.shape[0]}")
+    check_target_range(a, loss)
+    return a
+
+
+def check_target_range(t, loss):
+    if loss == "binary_cross_entropy" and ((t < 0) | (t > 1)).any():
+        raise ValueError("binary_cross_entropy needs targets in [0, 1]")
+    if loss == "cross_entropy" and (t < 0).any():
+        raise ValueError("cross_entropy needs non-negative targets (probabilities)")
+
+
+def as_vector(values, name, n, dtype, what):
+    """One sample as a C-contiguous (n,) array; a scalar is accepted when n == 1."""
+    a = _numeric(values, name)
+    if a.ndim == 0 and n == 1:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one sample, 1-D with {n} {what}, got shape {a.shape}")
+    if a.shape[0] != n:
+        raise ValueError(f"{name} has {a.shape[0]} {what}, but the network has {n}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    _check_finite(a, name)
+    return a
+
+
+def check_lr(lr, name="lr"):
+    if not isinstance(lr, numbers.Real) or isinstance(lr, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {lr!r}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def check_positive_int(value, name):
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return int(value)
+
+
+def check_batch_size(batch_size, n_samples):
+    """Samples per update: None (or more than n_samples) means all of them."""
+    if batch_size is None:
+        return n_samples
+    return min(check_positive_int(batch_size, "batch_size"), n_samples)
+
+
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_weights(weights, biases, dtype):
+    """Validated float arrays from nested lists or arrays.
+
+    Returns (weights, biases, dtype): weights[l] has shape (n_out, n_in) and
+    chains with the next layer; biases[l] has shape (n_out,), or biases is
+    None. With dtype None, all-float32 input stays float32, else float64.
+    """
+    if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__") or not len(weights):
+        raise TypeError("weights must be a non-empty list of (n_out, n_in) arrays")
+    W = [_numeric(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    b = None
+    if biases is not None:
+        if isinstance(biases, np.ndarray) or not hasattr(biases, "__len__"):
+            raise TypeError("biases must be a list of (n_out,) arrays, or None")
+        if len(biases) != len(W):
+            raise ValueError(f"biases has {len(biases)} entries, but weights has {len(W)}")
+        b = [_numeric(v, f"biases[{l}]") for l, v in enumerate(biases)]
+    if dtype is None:
+        given = W + (b or [])
+        dtype = np.float32 if all(a.dtype == np.float32 for a in given) else np.float64
+    dtype = check_dtype(dtype)
+    for l, w in enumerate(W):
+        if w.ndim != 2 or 0 in w.shape:
+            raise ValueError(f"weights[{l}] must be a non-empty 2-D (n_out, n_in) array, "
+                             f"got shape {w.shape}")
+        if l and w.shape[1] != W[l - 1].shape[0]:
+            raise ValueError(f"weights[{l}] has {w.shape[1]} inputs per row, but "
+                             f"weights[{l - 1}] has {W[l - 1].shape[0]} outputs: "
+                             "the shapes do not chain")
+        _check_finite(w, f"weights[{l}]")
+        if b is not None:
+            if b[l].shape != (w.shape[0],):
+                raise ValueError(f"biases[{l}] must have shape ({w.shape[0]},), "
+                                 f"got {b[l].shape}")
+            _check_finite(b[l], f"biases[{l}]")
+    return W, b, dtype

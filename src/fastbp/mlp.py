@@ -1,0 +1,295 @@
+"""MLP: a multi-layer perceptron trained by backpropagation in the compiled core.
+
+This module holds policy and glue (validation, dtype, allocation, random
+numbers, the epoch loop, divergence handling); the arithmetic is in csrc/,
+reached through fastbp._core.
+"""
+import threading
+import time
+
+import numpy as np
+
+from fastbp import _core
+from fastbp import _validation as check
+from fastbp._layout import make_layout, views
+from fastbp._random import epoch_orders, initial_weights
+from fastbp.errors import DivergenceError
+from fastbp.history import History
+
+# Multiply-adds per compiled call in fit, roughly (a few ms of work): long
+# enough that the per-call overhead vanishes, short enough that divergence
+# and Ctrl-C are acted on quickly between calls.
+BLOCK_WORK = 1 << 22
+
+
+class MLP:
+    """A multi-layer perceptron trained by backpropagation.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_inputs, hidden..., n_outputs]``, at least two entries, each >= 1.
+    activation : str or sequence of str, default "sigmoid"
+        Activation of the hidden layers, or one name per weight layer:
+        identity, sigmoid, tanh, relu, leaky_relu (slope 0.01 below zero),
+        softmax (output layer only).
+    output_activation : str, optional
+        Activation of the output layer; None keeps ``activation``'s.
+    loss : str, default "squared_error"
+        Per sample, summed over outputs: squared_error E = sum 1/2 (t - o)^2;
+        binary_cross_entropy (needs a sigmoid output, targets in [0, 1]);
+        cross_entropy (needs a softmax output, one-hot or probability targets).
+    bias : bool, default True
+    dtype : float32 or float64, default float64
+        Type of the parameters and of every computation.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` for the initial weights: uniform
+        in +-sqrt(6 / (n_in + n_out)) (Glorot) for identity, tanh and softmax
+        layers, +-sqrt(2 / (n_in + n_out)) for sigmoid layers, +-sqrt(6 / n_in)
+        (He) for relu and leaky_relu layers. Biases start at zero.
+
+    Attributes
+    ----------
+    layer_sizes : tuple of int
+    activations : tuple of str, one per weight layer
+    loss_name : str
+    dtype : numpy.dtype
+    params : ndarray, shape (n_params,)
+        Every parameter in one buffer: per layer, the weights row by row,
+        then the biases.
+    weights : list of ndarray, shapes (n_out, n_in)
+        Views into ``params``: row j holds the weights into unit j.
+    biases : list of ndarray, shapes (n_out,), or None without biases
+        Views into ``params``.
+    """
+
+    def __init__(self, layer_sizes, activation="sigmoid", output_activation=None,
+                 loss="squared_error", bias=True, dtype="float64", seed=None):
+        sizes = check.check_layer_sizes(layer_sizes)
+        activations = check.check_activations(activation, output_activation, len(sizes) - 1)
+        loss = check.check_loss(loss, activations[-1])
+        initial = initial_weights(sizes, activations, seed)
+        self._build(sizes, activations, loss, check.check_dtype(dtype),
+                    check.check_bool(bias, "bias"))
+        for W, W0 in zip(self.weights, initial):
+            W[...] = W0
+
+    @classmethod
+    def from_weights(cls, weights, biases=None, activation="sigmoid",
+                     output_activation=None, loss="squared_error", dtype=None):
+        """A network with the given parameters.
+
+        Parameters
+        ----------
+        weights : list of array-like, shapes (n_out, n_in)
+            Row j of ``weights[l]`` holds the weights into unit j of layer l.
+        biases : list of array-like, shapes (n_out,), optional
+            None builds a network without biases.
+        dtype : float32 or float64, optional
+            None keeps all-float32 input float32 and makes anything else
+            float64.
+        activation, output_activation, loss
+            As for ``MLP``.
+        """
+        W, b, dtype = check.check_weights(weights, biases, dtype)
+        sizes = (W[0].shape[1],) + tuple(w.shape[0] for w in W)
+        activations = check.check_activations(activation, output_activation, len(W))
+        loss = check.check_loss(loss, activations[-1])
+        net = cls.__new__(cls)
+        net._build(sizes, activations, loss, dtype, b is not None)
+        for dst, src in zip(net.weights, W):
+            dst[...] = src
+        for dst, src in zip(net.biases or (), b or ()):
+            dst[...] = src
+        return net
+
+    def _build(self, sizes, activations, loss, dtype, bias):
+        self.layer_sizes = sizes
+        self.activations = activations
+        self.loss_name = loss
+        self.dtype = dtype
+        self.bias = bias
+        self._layout = make_layout(sizes, bias)
+        self._params = np.zeros(self._layout.n_params, dtype)
+        self.weights, self.biases = views(self._params, self._layout)
+        self._top = _core.Topology(
+            np.array(sizes, np.intp), np.array(self._layout.w_offsets, np.intp),
+            np.array(self._layout.b_offsets, np.intp),
+            np.array([_core.ACTIVATIONS[a] for a in activations], np.intc),
+            _core.LOSSES[loss])
+        self._workspace = np.empty(self._top.workspace_size, dtype)
+        self._snapshot = np.empty_like(self._params)
+        self._no_grad = np.empty(0, dtype)
+        self._first = np.zeros(1, np.intp)
+        # One call at a time per model: fit, train_step and predict from two
+        # threads are serialised rather than racing on params and workspace.
+        self._lock = threading.RLock()
+
+    @property
+    def params(self):
+        return self._params
+
+    @property
+    def n_inputs(self):
+        return self.layer_sizes[0]
+
+    @property
+    def n_outputs(self):
+        return self.layer_sizes[-1]
+
+    def __repr__(self):
+        return (f"MLP({list(self.layer_sizes)}, activations={list(self.activations)}, "
+                f"loss={self.loss_name!r}, bias={self.bias}, dtype={self.dtype.name!r})")
+
+    def __reduce__(self):
+        return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
+                           self.dtype.name, self.bias, self._params.copy()))
+
+    def copy(self):
+        """An independent model with the same parameters."""
+        return _rebuild(self.layer_sizes, self.activations, self.loss_name,
+                        self.dtype, self.bias, self._params)
+
+    # -- inputs -------------------------------------------------------------
+
+    def _samples(self, X, Y):
+        X = check.as_matrix(X, "X", self.n_inputs, self.dtype, "features")
+        return X, check.as_targets(Y, X.shape[0], self.n_outputs, self.dtype, self.loss_name)
+
+    def _sample(self, x, t):
+        x = check.as_vector(x, "x", self.n_inputs, self.dtype, "features")
+        t = check.as_vector(t, "t", self.n_outputs, self.dtype, "outputs")
+        check.check_target_range(t, self.loss_name)
+        return x, t
+
+    # -- evaluation ---------------------------------------------------------
+
+    def predict(self, X):
+        """Outputs of the network.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_inputs), or (n_inputs,) for one sample
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_outputs) or (n_outputs,), in the model's dtype
+        """
+        if np.ndim(X) == 1:
+            x = check.as_vector(X, "X", self.n_inputs, self.dtype, "features")
+            return self.predict(x.reshape(1, -1))[0]
+        X = check.as_matrix(X, "X", self.n_inputs, self.dtype, "features")
+        out = np.empty((X.shape[0], self.n_outputs), self.dtype)
+        with self._lock:
+            _core.predict(self._top, self._params, X, out, self._workspace)
+        return out
+
+    def loss(self, X, Y):
+        """Mean over samples of the per-sample loss (a float)."""
+        X, Y = self._samples(X, Y)
+        with self._lock:
+            return _core.loss_sum(self._top, self._params, X, Y, self._workspace) / X.shape[0]
+
+    def gradient(self, x, t):
+        """Gradient of one sample's loss; the model is unchanged.
+
+        Returns
+        -------
+        (grad_weights, grad_biases) : shaped like ``weights`` and ``biases``
+            (grad_biases is None without biases).
+        """
+        x, t = self._sample(x, t)
+        grad = np.zeros_like(self._params)
+        with self._lock:
+            _core.gradient(self._top, self._params, x, t, self._workspace, grad)
+        return views(grad, self._layout)
+
+    # -- training -----------------------------------------------------------
+
+    def train_step(self, x, t, lr, update_biases=True):
+        """One SGD update on one sample: params -= lr * dE/dparams.
+
+        Returns the sample's loss before the update. Biases stay fixed when
+        ``update_biases`` is False.
+        """
+        x, t = self._sample(x, t)
+        lr = check.check_lr(lr)
+        update_biases = check.check_bool(update_biases, "update_biases")
+        with self._lock:
+            loss, _ = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._first, 1,
+                                      lr, update_biases, self._no_grad, "the step")
+        return loss
+
+    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
+            update_biases=True):
+        """Train by gradient descent on the samples.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_inputs)
+        Y : array-like, shape (n_samples, n_outputs), or (n_samples,) for one output
+        epochs : int, default 1
+        lr : float, default 0.1
+        batch_size : int or None, default 1
+            1 is per-sample SGD (incremental backprop); k updates with the
+            mean gradient of k consecutive samples (the last batch may be
+            smaller); None, or more than n_samples, is full-batch descent.
+        shuffle : bool, default True
+            Draw a new sample order each epoch from
+            ``numpy.random.default_rng(seed)``; False keeps the given order.
+        seed : int, optional
+        update_biases : bool, default True
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        DivergenceError
+            If a loss or a parameter becomes NaN or infinite. The model keeps
+            the parameters it had before the block of samples that diverged.
+        """
+        X, Y = self._samples(X, Y)
+        n_samples = X.shape[0]
+        epochs = check.check_positive_int(epochs, "epochs")
+        lr = check.check_lr(lr)
+        batch = check.check_batch_size(batch_size, n_samples)
+        shuffle = check.check_bool(shuffle, "shuffle")
+        update_biases = check.check_bool(update_biases, "update_biases")
+        orders = epoch_orders(n_samples, epochs, shuffle, seed)
+        grad = np.zeros_like(self._params) if batch > 1 else self._no_grad
+        # Whole batches per block, about BLOCK_WORK multiply-adds each.
+        block = batch * max(1, BLOCK_WORK // (self._params.size * batch))
+        history = History()
+        start_time = time.perf_counter()
+        with self._lock:
+            for epoch, order in enumerate(orders, 1):
+                total = 0.0
+                for start in range(0, n_samples, block):
+                    total += self._run_block(X, Y, order[start:start + block], batch, lr,
+                                             update_biases, grad, f"epoch {epoch}")[0]
+                history.loss.append(total / n_samples)
+        history.wall_time = time.perf_counter() - start_time
+        return history
+
+    def _run_block(self, X, Y, order, batch, lr, update_biases, grad, where):
+        """One compiled call; on divergence, restore params and raise."""
+        np.copyto(self._snapshot, self._params)
+        total, done = _core.fit(self._top, self._params, X, Y, order, batch, lr,
+                                update_biases, self._workspace, grad)
+        if done < order.shape[0]:
+            np.copyto(self._params, self._snapshot)
+            grad[...] = 0
+            raise DivergenceError(
+                f"training diverged in {where}: a loss or a parameter became NaN or "
+                f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
+                "the parameters it had before that block of samples.")
+        return total, done
+
+
+def _rebuild(sizes, activations, loss, dtype, bias, params):
+    net = MLP.__new__(MLP)
+    net._build(tuple(sizes), tuple(activations), loss, np.dtype(dtype), bias)
+    net._params[...] = params
+    return net
