@@ -23,28 +23,50 @@
 
 #define T FBP_T
 
-/* Independent partial sums per dot product: enough to fill two 512-bit
- * vectors, so the sum vectorises without reassociation (no -ffast-math) and
- * rounds the same way on every instruction set. */
-#define LANES ((ptrdiff_t)(128 / sizeof(T)))
-
-/* y := w . x, summed in LANES interleaved partial sums, then pairwise. */
-static inline T FBP_LOCAL(dot)(const T *FBP_RESTRICT w,
-                               const T *FBP_RESTRICT x, ptrdiff_t n)
+static inline T FBP_LOCAL(dot)(const T *FBP_RESTRICT w, const T *FBP_RESTRICT x,
+                               ptrdiff_t n)
 {
-    T tail = 0;
-    ptrdiff_t i = 0;
-    if (n >= LANES) {
-        T acc[LANES];
-        for (ptrdiff_t k = 0; k < LANES; k++) acc[k] = w[k] * x[k];
-        for (i = LANES; i + LANES <= n; i += LANES)
-            for (ptrdiff_t k = 0; k < LANES; k++) acc[k] += w[i + k] * x[i + k];
-        for (ptrdiff_t h = LANES / 2; h > 0; h /= 2)
-            for (ptrdiff_t k = 0; k < h; k++) acc[k] += acc[k + h];
-        tail = acc[0];
+    T s = 0;
+    if (n < FBP_SIMD_MIN) {
+        for (ptrdiff_t i = 0; i < n; i++) s += w[i] * x[i];
+        return s;
     }
-    for (; i < n; i++) tail += w[i] * x[i];
-    return tail;
+    FBP_SIMD_REDUCE(s)
+    for (ptrdiff_t i = 0; i < n; i++) s += w[i] * x[i];
+    return s;
+}
+
+/* out[r] := W[r] . x for the 4 rows starting at W (stride n): four
+ * independent sums share each load of x. `omp simd` lets the compiler split
+ * each sum across vector lanes (no -ffast-math needed), so results differ from
+ * a sequential sum by rounding only. */
+FBP_INLINE void FBP_LOCAL(dot4)(const T *FBP_RESTRICT W, const T *FBP_RESTRICT x,
+                                ptrdiff_t n, T *FBP_RESTRICT out)
+{
+    if (n < FBP_SIMD_MIN) {
+        for (ptrdiff_t r = 0; r < 4; r++) out[r] = FBP_LOCAL(dot)(W + r * n, x, n);
+        return;
+    }
+    const T *FBP_RESTRICT w0 = W, *FBP_RESTRICT w1 = W + n;
+    const T *FBP_RESTRICT w2 = W + 2 * n, *FBP_RESTRICT w3 = W + 3 * n;
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    FBP_SIMD_REDUCE(s0, s1, s2, s3)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        s0 += w0[i] * x[i];
+        s1 += w1[i] * x[i];
+        s2 += w2[i] * x[i];
+        s3 += w3[i] * x[i];
+    }
+    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
+}
+
+/* out := W x for an (n_out, n_in) row-major W. */
+static inline void FBP_LOCAL(matvec)(const T *W, const T *x, ptrdiff_t n_out,
+                                     ptrdiff_t n_in, T *out)
+{
+    ptrdiff_t j = 0;
+    for (; j + 4 <= n_out; j += 4) FBP_LOCAL(dot4)(W + j * n_in, x, n_in, out + j);
+    for (; j < n_out; j++) out[j] = FBP_LOCAL(dot)(W + j * n_in, x, n_in);
 }
 
 /* exp(x) for x <= 0 as scale * (1 + q): scale = 2^n, q = expm1(r), with
@@ -71,6 +93,18 @@ static inline T FBP_LOCAL(dot)(const T *FBP_RESTRICT w,
 
 static inline T FBP_LOCAL(absval)(T x) { return x < 0 ? -x : x; }
 
+/* cond ? a : b by bit masks: compilers turn a plain ?: in the scalar tail of
+ * a loop into a branch, which random signs mispredict half the time. */
+static inline T FBP_LOCAL(select)(int cond, T a, T b)
+{
+    union { T f; BITS u; } ua, ub;
+    const BITS mask = (BITS)0 - (BITS)(cond != 0);
+    ua.f = a;
+    ub.f = b;
+    ua.u = (ua.u & mask) | (ub.u & ~mask);
+    return ua.f;
+}
+
 static inline T FBP_LOCAL(expm1_parts)(T x, T *scale)
 {
     const T log2e = (T)1.4426950408889634, shift = (T)EXP_SHIFT;
@@ -82,21 +116,21 @@ static inline T FBP_LOCAL(expm1_parts)(T x, T *scale)
     kb.f = k;
     s.u = (kb.u + EXP_BIAS) << EXP_MANT;
     *scale = x < (T)EXP_MIN ? (T)0 : s.f;
+    /* Taylor series of (e^r - 1) / r, evaluated by Estrin's scheme: a short
+     * dependency chain matters for the few units of a small network. */
+    const T r2 = r * r, r4 = r2 * r2;
 #if FBP_DOUBLE
-    /* Taylor to r^12: truncation below 1 ulp for |r| <= ln2/2. */
-    T q = 1.0 / 479001600;
-    q = q * r + 1.0 / 39916800; q = q * r + 1.0 / 3628800;
-    q = q * r + 1.0 / 362880;   q = q * r + 1.0 / 40320;
-    q = q * r + 1.0 / 5040;     q = q * r + 1.0 / 720;
-    q = q * r + 1.0 / 120;      q = q * r + 1.0 / 24;
-    q = q * r + 1.0 / 6;        q = q * r + 0.5;
-    q = q * r + 1.0;
+    /* Terms to r^12 / 12!: truncation below 1 ulp for |r| <= ln2/2. */
+    const T p01 = 1.0 + r * 0.5, p23 = 1.0 / 6 + r * (1.0 / 24);
+    const T p45 = 1.0 / 120 + r * (1.0 / 720), p67 = 1.0 / 5040 + r * (1.0 / 40320);
+    const T p89 = 1.0 / 362880 + r * (1.0 / 3628800);
+    const T p1011 = 1.0 / 39916800 + r * (1.0 / 479001600);
+    const T q = (p01 + r2 * p23) + r4 * (p45 + r2 * p67) + (r4 * r4) * (p89 + r2 * p1011);
 #else
-    T q = 1.0f / 40320;
-    q = q * r + 1.0f / 5040; q = q * r + 1.0f / 720;
-    q = q * r + 1.0f / 120;  q = q * r + 1.0f / 24;
-    q = q * r + 1.0f / 6;    q = q * r + 0.5f;
-    q = q * r + 1.0f;
+    /* Terms to r^7 / 7!: truncation below 1e-8 for |r| <= ln2/2. */
+    const T p01 = 1.0f + r * 0.5f, p23 = 1.0f / 6 + r * (1.0f / 24);
+    const T p45 = 1.0f / 120 + r * (1.0f / 720);
+    const T q = (p01 + r2 * p23) + r4 * (p45 + r2 * (1.0f / 5040));
 #endif
     return q * r;
 }
@@ -107,47 +141,49 @@ static inline T FBP_LOCAL(exp_nonpos)(T x)
     return s + s * q;
 }
 
-/* Activations, in place on the n net inputs of one layer. */
-static inline void FBP_LOCAL(activate)(int act, T *FBP_RESTRICT v, ptrdiff_t n)
+/* v := f(net) for the n units of one layer; v may be net itself. */
+static inline void FBP_LOCAL(activate)(int act, const T *net, T *v, ptrdiff_t n)
 {
     switch (act) {
     case FBP_SIGMOID:
         /* e = exp(-|x|) never overflows; x < 0 gives e / (1 + e). */
         for (ptrdiff_t i = 0; i < n; i++) {
-            T x = v[i];
+            T x = net[i];
             T e = FBP_LOCAL(exp_nonpos)(-FBP_LOCAL(absval)(x));
             T r = 1 / (1 + e);
-            v[i] = x >= 0 ? r : e * r;
+            v[i] = FBP_LOCAL(select)(x >= 0, r, e * r);
         }
         break;
     case FBP_TANH:
         /* tanh|x| = -m / (2 + m), m = expm1(-2|x|): exact near 0 too. */
         for (ptrdiff_t i = 0; i < n; i++) {
-            T x = v[i], s;
+            T x = net[i], s;
             T q = FBP_LOCAL(expm1_parts)(-2 * FBP_LOCAL(absval)(x), &s);
             T m = s * q + (s - 1);
             T t = -m / (2 + m);
-            v[i] = x < 0 ? -t : t;
+            v[i] = FBP_LOCAL(select)(x < 0, -t, t);
         }
         break;
     case FBP_RELU:
-        for (ptrdiff_t i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : 0;
+        for (ptrdiff_t i = 0; i < n; i++) v[i] = net[i] > 0 ? net[i] : 0;
         break;
     case FBP_LEAKY_RELU:
         for (ptrdiff_t i = 0; i < n; i++)
-            v[i] = v[i] > 0 ? v[i] : (T)FBP_LEAKY_SLOPE * v[i];
+            v[i] = FBP_LOCAL(select)(net[i] > 0, net[i], (T)FBP_LEAKY_SLOPE * net[i]);
         break;
     case FBP_SOFTMAX: {
-        T top = v[0], sum = 0;
-        for (ptrdiff_t i = 1; i < n; i++) top = v[i] > top ? v[i] : top;
+        T top = net[0], sum = 0;
+        for (ptrdiff_t i = 1; i < n; i++) top = net[i] > top ? net[i] : top;
         for (ptrdiff_t i = 0; i < n; i++) {
-            v[i] = FBP_LOCAL(exp_nonpos)(v[i] - top);
+            v[i] = FBP_LOCAL(exp_nonpos)(net[i] - top);
             sum += v[i];
         }
         for (ptrdiff_t i = 0; i < n; i++) v[i] /= sum;
         break;
     }
     default: /* FBP_IDENTITY */
+        if (v != net)
+            for (ptrdiff_t i = 0; i < n; i++) v[i] = net[i];
         break;
     }
 }
@@ -164,11 +200,11 @@ static inline void FBP_LOCAL(scale_by_derivative)(int act, const T *FBP_RESTRICT
         for (ptrdiff_t i = 0; i < n; i++) d[i] *= 1 - a[i] * a[i];
         break;
     case FBP_RELU:
-        for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] > 0 ? d[i] : 0;
+        for (ptrdiff_t i = 0; i < n; i++) d[i] = FBP_LOCAL(select)(a[i] > 0, d[i], 0);
         break;
     case FBP_LEAKY_RELU:
         for (ptrdiff_t i = 0; i < n; i++)
-            d[i] = a[i] > 0 ? d[i] : (T)FBP_LEAKY_SLOPE * d[i];
+            d[i] = FBP_LOCAL(select)(a[i] > 0, d[i], (T)FBP_LEAKY_SLOPE * d[i]);
         break;
     case FBP_SOFTMAX: {
         /* Full Jacobian: d_k := a_k (d_k - sum_j d_j a_j). */
@@ -197,24 +233,29 @@ static inline FBP_LOCAL(work) FBP_LOCAL(split)(const fbp_net *net, T *ws)
     return w;
 }
 
-/* Phase 1: outputs of every layer for input x; returns the output layer's. */
+/* Phase 1: outputs of every layer for input x; returns the output layer's.
+ * With first_ready, the first layer's net inputs are already in place (the
+ * previous sample's update computed them, see sgd_rows_next): in w.z for a
+ * single-layer network, else in w.out. */
 static inline const T *FBP_LOCAL(forward)(const fbp_net *net, const T *params,
-                                          const T *x, FBP_LOCAL(work) w)
+                                          const T *x, FBP_LOCAL(work) w,
+                                          int first_ready)
 {
     const T *in = x;
     T *out = w.out;
     const ptrdiff_t L = net->n_layers;
     for (ptrdiff_t l = 0; l < L; l++) {
         const ptrdiff_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        const T *W = params + net->w_offsets[l];
-        for (ptrdiff_t j = 0; j < n_out; j++)
-            out[j] = FBP_LOCAL(dot)(W + j * n_in, in, n_in);
-        if (net->b_offsets[l] >= 0) {
-            const T *b = params + net->b_offsets[l];
-            for (ptrdiff_t j = 0; j < n_out; j++) out[j] += b[j];
+        /* The output layer keeps its net inputs, for the log losses. */
+        T *nets = l == L - 1 ? w.z : out;
+        if (l > 0 || !first_ready) {
+            FBP_LOCAL(matvec)(params + net->w_offsets[l], in, n_out, n_in, nets);
+            if (net->b_offsets[l] >= 0) {
+                const T *b = params + net->b_offsets[l];
+                for (ptrdiff_t j = 0; j < n_out; j++) nets[j] += b[j];
+            }
         }
-        if (l == L - 1) memcpy(w.z, out, (size_t)n_out * sizeof(T));
-        FBP_LOCAL(activate)(net->activations[l], out, n_out);
+        FBP_LOCAL(activate)(net->activations[l], nets, out, n_out);
         in = out;
         out += n_out;
     }
@@ -270,65 +311,153 @@ static inline const T *FBP_LOCAL(layer_input)(const fbp_net *net, const T *x,
     return w.out + *offset;
 }
 
-/* Phases 3 and 4 for one sample: walk the layers from the top. `prev` gets
- * W^T d with the weights from before the update (the worked examples' rule),
- * read in the same pass that updates them; the input layer needs no delta.
+/* Phase 4 fused with phase 3 for R consecutive rows of W (R = 4 or 1,
+ * unrolled by the compiler): prev += W_rows^T g with the weights from before
+ * the update (the worked examples' rule), read in the same pass that updates
+ * them, W_r -= (lr g_r) a. Rows are added to prev in order, as the reference
+ * does; `fresh` (the first rows) starts prev from 0. With `check`, returns
+ * nonzero if an updated weight is not finite (x - x != 0 exactly when x is
+ * NaN or infinite). */
+FBP_INLINE int FBP_LOCAL(sgd_rows)(T *FBP_RESTRICT W, ptrdiff_t n_in, ptrdiff_t R,
+                                      const T *FBP_RESTRICT a, const T *g, T lr,
+                                      T *FBP_RESTRICT prev, int fresh, int check)
+{
+    T step[4];
+    int bad = 0;
+    for (ptrdiff_t r = 0; r < R; r++) step[r] = lr * g[r];
+    if (prev) {
+        for (ptrdiff_t i = 0; i < n_in; i++) {
+            T back = fresh ? 0 : prev[i];
+            for (ptrdiff_t r = 0; r < R; r++) {
+                const T w = W[r * n_in + i];
+                back += w * g[r];
+                W[r * n_in + i] = w - step[r] * a[i];
+            }
+            prev[i] = back;
+        }
+    } else {
+        for (ptrdiff_t i = 0; i < n_in; i++)
+            for (ptrdiff_t r = 0; r < R; r++) W[r * n_in + i] -= step[r] * a[i];
+    }
+    if (check) {
+        for (ptrdiff_t i = 0; i < R * n_in; i++) bad |= W[i] - W[i] != 0;
+    }
+    return bad;
+}
+
+/* The first layer's update fused with the next sample's forward pass through
+ * it, which needs exactly the updated rows: W_r -= (lr g_r) a, then
+ * out_next[r] := W_r . x_next, in one pass over the R = 4 or 1 rows. */
+FBP_INLINE int FBP_LOCAL(sgd_rows_next)(T *FBP_RESTRICT W, ptrdiff_t n_in, ptrdiff_t R,
+                                        const T *FBP_RESTRICT a, const T *g, T lr,
+                                        const T *FBP_RESTRICT x_next,
+                                        T *FBP_RESTRICT out_next, int check)
+{
+    if (n_in < FBP_SIMD_MIN || R == 1) {
+        /* Short rows gain nothing from one pass; a lone row is rare. */
+        const int bad = FBP_LOCAL(sgd_rows)(W, n_in, R, a, g, lr, NULL, 0, check);
+        for (ptrdiff_t r = 0; r < R; r++)
+            out_next[r] = FBP_LOCAL(dot)(W + r * n_in, x_next, n_in);
+        return bad;
+    }
+    T *FBP_RESTRICT w0 = W, *FBP_RESTRICT w1 = W + n_in;
+    T *FBP_RESTRICT w2 = W + 2 * n_in, *FBP_RESTRICT w3 = W + 3 * n_in;
+    const T c0 = lr * g[0], c1 = lr * g[1], c2 = lr * g[2], c3 = lr * g[3];
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    FBP_SIMD_REDUCE(s0, s1, s2, s3)
+    for (ptrdiff_t i = 0; i < n_in; i++) {
+        const T u0 = w0[i] - c0 * a[i], u1 = w1[i] - c1 * a[i];
+        const T u2 = w2[i] - c2 * a[i], u3 = w3[i] - c3 * a[i];
+        w0[i] = u0; w1[i] = u1; w2[i] = u2; w3[i] = u3;
+        s0 += u0 * x_next[i]; s1 += u1 * x_next[i];
+        s2 += u2 * x_next[i]; s3 += u3 * x_next[i];
+    }
+    out_next[0] = s0; out_next[1] = s1; out_next[2] = s2; out_next[3] = s3;
+    int bad = 0;
+    if (check)
+        for (ptrdiff_t i = 0; i < 4 * n_in; i++) bad |= W[i] - W[i] != 0;
+    return bad;
+}
+
+/* The same rows without an update: G_r += g_r a and prev += W_rows^T g. */
+FBP_INLINE void FBP_LOCAL(grad_rows)(const T *FBP_RESTRICT W, T *FBP_RESTRICT G,
+                                        ptrdiff_t n_in, ptrdiff_t R,
+                                        const T *FBP_RESTRICT a, const T *g,
+                                        T *FBP_RESTRICT prev, int fresh)
+{
+    for (ptrdiff_t i = 0; i < n_in; i++)
+        for (ptrdiff_t r = 0; r < R; r++) G[r * n_in + i] += g[r] * a[i];
+    if (prev)
+        for (ptrdiff_t i = 0; i < n_in; i++) {
+            T back = fresh ? 0 : prev[i];
+            for (ptrdiff_t r = 0; r < R; r++) back += W[r * n_in + i] * g[r];
+            prev[i] = back;
+        }
+}
+
+/* Phases 3 and 4 for one sample: walk the layers from the top, computing
+ * the deltas of the layer below (none for the input layer) while updating.
  * With grad == NULL the update is applied at once (per-sample SGD, step
  * lr); otherwise dE/dparams is added to grad and params stay unchanged.
- * Returns nonzero if an updated parameter is not finite. */
+ * Given x_next (SGD only), the first layer's update also leaves the next
+ * sample's net inputs to it in the workspace, where this sample's outputs of
+ * that layer were (no longer needed by then). With `check`, returns nonzero
+ * if an updated parameter is not finite. */
 static inline int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
-                                       FBP_LOCAL(work) w, T lr,
-                                       int update_biases, T *grad)
+                                      FBP_LOCAL(work) w, T lr,
+                                      int update_biases, int check, T *grad,
+                                      const T *x_next)
 {
     ptrdiff_t units = 0;
     for (ptrdiff_t l = 1; l <= net->n_layers; l++) units += net->sizes[l];
     ptrdiff_t a_off = units - net->sizes[net->n_layers];
     ptrdiff_t d_off = a_off;
-    int bad = 0; /* x - x != 0 exactly when x is NaN or infinite */
+    T *next_nets = net->n_layers == 1 ? w.z : w.out;
+    int bad = 0;
     for (ptrdiff_t l = net->n_layers - 1; l >= 0; l--) {
         const ptrdiff_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const T *d = w.delta + d_off;
         const T *a = FBP_LOCAL(layer_input)(net, x, w, l, &a_off);
         T *prev = l > 0 ? w.delta + a_off : NULL;
         T *W = params + net->w_offsets[l];
-        if (prev) memset(prev, 0, (size_t)n_in * sizeof(T));
-        for (ptrdiff_t j = 0; j < n_out; j++) {
-            T *FBP_RESTRICT row = W + j * n_in;
-            const T g = d[j];
-            if (grad) {
-                T *FBP_RESTRICT grow = grad + net->w_offsets[l] + j * n_in;
-                for (ptrdiff_t i = 0; i < n_in; i++) grow[i] += g * a[i];
-                if (prev)
-                    for (ptrdiff_t i = 0; i < n_in; i++) prev[i] += row[i] * g;
-            } else {
-                const T step = lr * g;
-                if (prev) {
-                    T *FBP_RESTRICT back = prev;
-                    for (ptrdiff_t i = 0; i < n_in; i++) {
-                        const T wji = row[i], updated = wji - step * a[i];
-                        back[i] += wji * g;
-                        row[i] = updated;
-                        bad |= updated - updated != 0;
-                    }
-                } else {
-                    for (ptrdiff_t i = 0; i < n_in; i++) {
-                        const T updated = row[i] - step * a[i];
-                        row[i] = updated;
-                        bad |= updated - updated != 0;
-                    }
-                }
-            }
+        ptrdiff_t j = 0;
+        if (grad) {
+            T *G = grad + net->w_offsets[l];
+            for (; j + 4 <= n_out; j += 4)
+                FBP_LOCAL(grad_rows)(W + j * n_in, G + j * n_in, n_in, 4, a, d + j, prev,
+                                     j == 0);
+            for (; j < n_out; j++)
+                FBP_LOCAL(grad_rows)(W + j * n_in, G + j * n_in, n_in, 1, a, d + j, prev,
+                                     j == 0);
+        } else if (l == 0 && x_next) {
+            for (; j + 4 <= n_out; j += 4)
+                bad |= FBP_LOCAL(sgd_rows_next)(W + j * n_in, n_in, 4, a, d + j, lr,
+                                                x_next, next_nets + j, check);
+            for (; j < n_out; j++)
+                bad |= FBP_LOCAL(sgd_rows_next)(W + j * n_in, n_in, 1, a, d + j, lr,
+                                                x_next, next_nets + j, check);
+        } else {
+            for (; j + 4 <= n_out; j += 4)
+                bad |= FBP_LOCAL(sgd_rows)(W + j * n_in, n_in, 4, a, d + j, lr, prev,
+                                           j == 0, check);
+            for (; j < n_out; j++)
+                bad |= FBP_LOCAL(sgd_rows)(W + j * n_in, n_in, 1, a, d + j, lr, prev,
+                                           j == 0, check);
         }
         if (net->b_offsets[l] >= 0) {
             if (grad) {
                 T *gb = grad + net->b_offsets[l];
-                for (ptrdiff_t j = 0; j < n_out; j++) gb[j] += d[j];
+                for (ptrdiff_t k = 0; k < n_out; k++) gb[k] += d[k];
             } else if (update_biases) {
                 T *b = params + net->b_offsets[l];
-                for (ptrdiff_t j = 0; j < n_out; j++) {
-                    b[j] -= lr * d[j];
-                    bad |= b[j] - b[j] != 0;
+                for (ptrdiff_t k = 0; k < n_out; k++) {
+                    b[k] -= lr * d[k];
+                    bad |= check && b[k] - b[k] != 0;
                 }
+            }
+            if (l == 0 && x_next && !grad) {
+                const T *b = params + net->b_offsets[l];
+                for (ptrdiff_t k = 0; k < n_out; k++) next_nets[k] += b[k];
             }
         }
         if (prev) FBP_LOCAL(scale_by_derivative)(net->activations[l - 1], a, prev, n_in);
@@ -338,10 +467,10 @@ static inline int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
 }
 
 /* params -= scale * grad over weights (and biases if update_biases); grad := 0.
- * Returns nonzero if an updated parameter is not finite. */
+ * With `check`, returns nonzero if an updated parameter is not finite. */
 static int FBP_LOCAL(apply_gradient)(const fbp_net *net, T *FBP_RESTRICT params,
                                      T *FBP_RESTRICT grad, T scale,
-                                     int update_biases)
+                                     int update_biases, int check)
 {
     int bad = 0;
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
@@ -351,51 +480,61 @@ static int FBP_LOCAL(apply_gradient)(const fbp_net *net, T *FBP_RESTRICT params,
         const ptrdiff_t n = n_w + (update_biases ? n_b : 0);
         T *FBP_RESTRICT p = params + net->w_offsets[l];
         T *FBP_RESTRICT g = grad + net->w_offsets[l];
-        for (ptrdiff_t i = 0; i < n; i++) {
-            p[i] -= scale * g[i];
-            bad |= p[i] - p[i] != 0;
-        }
+        for (ptrdiff_t i = 0; i < n; i++) p[i] -= scale * g[i];
+        if (check)
+            for (ptrdiff_t i = 0; i < n; i++) bad |= p[i] - p[i] != 0;
         memset(g, 0, (size_t)(n_w + n_b) * sizeof(T));
     }
     return bad;
 }
 
 /* One sample: forward, output deltas, backward (and the update when grad is
- * NULL). Stores the loss in *E; returns nonzero, before any update, if the
- * loss is not finite, or if an update left a parameter that is not. */
-static int FBP_LOCAL(sample_step)(const fbp_net *net, T *params, const T *x,
-                                  const T *t, FBP_LOCAL(work) w, T lr,
-                                  int update_biases, T *grad, double *E)
+ * NULL; x_next and first_ready as for backward and forward). Stores the loss
+ * in *E; returns nonzero, before any update, if the loss is not finite, or
+ * (with opt->check_params) if an update left a parameter that is not. */
+static int FBP_LOCAL(sample_step)(const fbp_net *net, const fbp_train_options *opt,
+                                  T *params, const T *x, const T *t,
+                                  FBP_LOCAL(work) w, T *grad, const T *x_next,
+                                  int first_ready, double *E)
 {
-    const T *o = FBP_LOCAL(forward)(net, params, x, w);
+    const T *o = FBP_LOCAL(forward)(net, params, x, w, first_ready);
     T *d_out = w.delta + (o - w.out);
     *E = FBP_LOCAL(output_deltas)(net, o, t, w.z, d_out);
     if (*E - *E != 0) return 1;
-    return FBP_LOCAL(backward)(net, params, x, w, lr, update_biases, grad);
+    return FBP_LOCAL(backward)(net, params, x, w, (T)opt->lr, opt->update_biases,
+                               opt->check_params, grad, x_next);
 }
 
-double FBP_ENTRY(fbp_fit)(const fbp_net *net, T *params, const T *X, const T *Y,
-                          const ptrdiff_t *order, ptrdiff_t n_samples,
-                          ptrdiff_t batch_size, T lr, int update_biases,
-                          T *workspace, T *grad, ptrdiff_t *n_done)
+double FBP_ENTRY(fbp_fit)(const fbp_net *net, const fbp_train_options *opt,
+                          T *params, const T *X, const T *Y, const ptrdiff_t *order,
+                          ptrdiff_t n_samples, T *workspace, T *grad, ptrdiff_t *n_done)
 {
     const ptrdiff_t n_in = net->sizes[0], K = net->sizes[net->n_layers];
-    const ptrdiff_t batch = batch_size > 1 ? batch_size : 1;
+    const ptrdiff_t batch = opt->batch_size > 1 ? opt->batch_size : 1;
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
     double total = 0, E;
     *n_done = 0;
+    if (batch == 1) {
+        for (ptrdiff_t s = 0; s < n_samples; s++) {
+            const T *x_next = s + 1 < n_samples ? X + order[s + 1] * n_in : NULL;
+            if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
+                                       Y + order[s] * K, w, NULL, x_next, s > 0, &E))
+                return total;
+            total += E;
+            *n_done = s + 1;
+        }
+        return total;
+    }
     for (ptrdiff_t start = 0; start < n_samples; start += batch) {
         const ptrdiff_t stop = start + batch < n_samples ? start + batch : n_samples;
         for (ptrdiff_t s = start; s < stop; s++) {
-            const ptrdiff_t r = order[s];
-            if (FBP_LOCAL(sample_step)(net, params, X + r * n_in, Y + r * K, w, lr,
-                                       update_biases, batch > 1 ? grad : NULL, &E))
+            if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
+                                       Y + order[s] * K, w, grad, NULL, 0, &E))
                 return total;
             total += E;
         }
-        if (batch > 1 && FBP_LOCAL(apply_gradient)(net, params, grad,
-                                                   lr / (T)(stop - start),
-                                                   update_biases))
+        if (FBP_LOCAL(apply_gradient)(net, params, grad, (T)opt->lr / (T)(stop - start),
+                                      opt->update_biases, opt->check_params))
             return total;
         *n_done = stop;
     }
@@ -408,7 +547,7 @@ void FBP_ENTRY(fbp_predict)(const fbp_net *net, const T *params, const T *X,
     const ptrdiff_t n_in = net->sizes[0], K = net->sizes[net->n_layers];
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
     for (ptrdiff_t s = 0; s < n_samples; s++) {
-        const T *o = FBP_LOCAL(forward)(net, params, X + s * n_in, w);
+        const T *o = FBP_LOCAL(forward)(net, params, X + s * n_in, w, 0);
         memcpy(out + s * K, o, (size_t)K * sizeof(T));
     }
 }
@@ -420,7 +559,7 @@ double FBP_ENTRY(fbp_loss)(const fbp_net *net, const T *params, const T *X,
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
     double total = 0;
     for (ptrdiff_t s = 0; s < n_samples; s++) {
-        const T *o = FBP_LOCAL(forward)(net, params, X + s * n_in, w);
+        const T *o = FBP_LOCAL(forward)(net, params, X + s * n_in, w, 0);
         total += FBP_LOCAL(output_deltas)(net, o, Y + s * K, w.z,
                                           w.delta + (o - w.out));
     }
@@ -431,14 +570,14 @@ double FBP_ENTRY(fbp_gradient)(const fbp_net *net, const T *params, const T *x,
                                const T *t, T *workspace, T *grad)
 {
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
+    const fbp_train_options opt = {0, 1, 0, 0};
     double E;
     /* With grad given, backward only reads params. */
-    FBP_LOCAL(sample_step)(net, (T *)params, x, t, w, 0, 0, grad, &E);
+    FBP_LOCAL(sample_step)(net, &opt, (T *)params, x, t, w, grad, NULL, 0, &E);
     return E;
 }
 
 #undef T
-#undef LANES
 #undef BITS
 #undef LN2_HI
 #undef LN2_LO

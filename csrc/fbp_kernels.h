@@ -21,11 +21,28 @@
 #define FBP_RESTRICT restrict
 #endif
 
+/* A loop whose float sums the compiler may split across vector lanes
+ * (OpenMP SIMD, enabled by -fopenmp-simd without any OpenMP runtime). Loops
+ * shorter than FBP_SIMD_MIN run plainly: folding the lanes back together
+ * would cost more than the loop. */
+#define FBP_PRAGMA(x) _Pragma(#x)
+#define FBP_SIMD_MIN 16
+#if defined(_OPENMP) || defined(__clang__) || defined(__GNUC__)
+#define FBP_SIMD_REDUCE(...) FBP_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
+#else
+#define FBP_SIMD_REDUCE(...)
+#endif
+
+#if defined(__GNUC__)
+#define FBP_INLINE static inline __attribute__((always_inline))
+#else
+#define FBP_INLINE static inline
+#endif
+
 /* Per-file x86 targets need GCC or clang; elsewhere only the baseline path
  * is built. */
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define FBP_X86_MULTIVERSION 1
-#define FBP_PRAGMA(x) _Pragma(#x)
 #if defined(__clang__)
 #define FBP_TARGET_PUSH(t) \
     FBP_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
@@ -74,20 +91,28 @@ typedef struct {
  * net input. */
 ptrdiff_t fbp_workspace_size(const fbp_net *net);
 
-/* Batch loop: for each batch of `batch_size` consecutive entries of `order`
- * (the last may be smaller), params -= lr * mean gradient; batch_size == 1 is
- * per-sample SGD with the update fused into the backward pass. Biases are left
- * alone unless update_biases. `grad` (n_params, zeros) is scratch for
- * batches > 1 and is left zero. Returns the sum of each sample's loss measured
- * before its batch's update. Stops early at a sample whose loss is NaN or
- * infinite (before updating with it) or at an update that leaves a parameter
- * so; *n_done tells how many samples were fully applied (n_samples when none
- * failed). */
+/* How fbp_fit trains. */
+typedef struct {
+    double lr;            /* learning rate */
+    ptrdiff_t batch_size; /* samples per update; 1 is per-sample SGD */
+    int update_biases;    /* 0 leaves the biases as they are */
+    int check_params;     /* also stop at an update that leaves a parameter
+                             NaN or infinite (a pass over the updated rows) */
+} fbp_train_options;
+
+/* Batch loop: for each batch of opt->batch_size consecutive entries of `order`
+ * (the last may be smaller), params -= lr * mean gradient; a batch of 1 is
+ * per-sample SGD with the update fused into the backward pass. `grad`
+ * (n_params, zeros) is scratch for batches > 1 and is left zero. Returns the
+ * sum of each sample's loss measured before its batch's update. Stops early
+ * at a sample whose loss is NaN or infinite (before updating with it), or as
+ * opt->check_params says; *n_done tells how many samples were fully applied
+ * (n_samples when none failed). */
 #define FBP_DECLARE_ENTRIES(T, S)                                              \
     typedef double (*fbp_fit_##S##_fn)(                                        \
-        const fbp_net *net, T *params, const T *X, const T *Y,                 \
-        const ptrdiff_t *order, ptrdiff_t n_samples, ptrdiff_t batch_size,     \
-        T lr, int update_biases, T *workspace, T *grad, ptrdiff_t *n_done);    \
+        const fbp_net *net, const fbp_train_options *opt, T *params,           \
+        const T *X, const T *Y, const ptrdiff_t *order, ptrdiff_t n_samples,   \
+        T *workspace, T *grad, ptrdiff_t *n_done);                             \
     /* out[s] := network(X[s]) for n_samples rows. */                          \
     typedef void (*fbp_predict_##S##_fn)(                                      \
         const fbp_net *net, const T *params, const T *X, ptrdiff_t n_samples,  \

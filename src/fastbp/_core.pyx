@@ -91,7 +91,7 @@ cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
 
 def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
         const floating[:, ::1] Y, const Py_ssize_t[::1] order,
-        Py_ssize_t batch_size, double lr, bint update_biases,
+        Py_ssize_t batch_size, double lr, bint update_biases, bint check_params,
         floating[::1] workspace, floating[::1] grad):
     """Train on the samples ``X[order]`` in place.
 
@@ -105,8 +105,10 @@ def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
     batch_size : int, samples per update (1: per-sample SGD)
     lr : float, learning rate
     update_biases : bool
+    check_params : bool, also stop at an update that leaves a parameter NaN
+        or infinite (without it only the loss is checked)
     workspace : array, shape (top.workspace_size,)
-    grad : array, shape (n_params,) when batch_size > 1, zeros; else any
+    grad : array, shape (n_params,) of zeros when batch_size > 1; else any
 
     Returns
     -------
@@ -116,6 +118,11 @@ def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
         ``params`` may then hold such values.
     """
     cdef const fbp_kernels *k = _kernels
+    cdef fbp_train_options opt
+    opt.lr = lr
+    opt.batch_size = batch_size
+    opt.update_biases = update_biases
+    opt.check_params = check_params
     cdef double total
     cdef Py_ssize_t done
     cdef floating *g = _ptr_or_null(grad)
@@ -125,12 +132,11 @@ def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
     cdef const floating *y = &Y[0, 0]
     cdef Py_ssize_t n = order.shape[0]
     cdef const Py_ssize_t *o = &order[0]
-    cdef int ub = update_biases
     with nogil:
         if floating is float:
-            total = k.fit_f32(&top.net, p, x, y, o, n, batch_size, <float>lr, ub, ws, g, &done)
+            total = k.fit_f32(&top.net, &opt, p, x, y, o, n, ws, g, &done)
         else:
-            total = k.fit_f64(&top.net, p, x, y, o, n, batch_size, lr, ub, ws, g, &done)
+            total = k.fit_f64(&top.net, &opt, p, x, y, o, n, ws, g, &done)
     return total, done
 
 

@@ -26,16 +26,20 @@ cdef extern from "fbp_kernels.h" nogil:
 
     Py_ssize_t fbp_workspace_size(const fbp_net *net)
 
+    ctypedef struct fbp_train_options:
+        double lr
+        Py_ssize_t batch_size
+        int update_biases
+        int check_params
+
     ctypedef double (*fbp_fit_f32_fn)(
-        const fbp_net *net, float *params, const float *X, const float *Y,
-        const Py_ssize_t *order, Py_ssize_t n_samples, Py_ssize_t batch_size,
-        float lr, int update_biases, float *workspace, float *grad,
-        Py_ssize_t *n_done)
+        const fbp_net *net, const fbp_train_options *opt, float *params,
+        const float *X, const float *Y, const Py_ssize_t *order,
+        Py_ssize_t n_samples, float *workspace, float *grad, Py_ssize_t *n_done)
     ctypedef double (*fbp_fit_f64_fn)(
-        const fbp_net *net, double *params, const double *X, const double *Y,
-        const Py_ssize_t *order, Py_ssize_t n_samples, Py_ssize_t batch_size,
-        double lr, int update_biases, double *workspace, double *grad,
-        Py_ssize_t *n_done)
+        const fbp_net *net, const fbp_train_options *opt, double *params,
+        const double *X, const double *Y, const Py_ssize_t *order,
+        Py_ssize_t n_samples, double *workspace, double *grad, Py_ssize_t *n_done)
     ctypedef void (*fbp_predict_f32_fn)(
         const fbp_net *net, const float *params, const float *X,
         Py_ssize_t n_samples, float *out, float *workspace)

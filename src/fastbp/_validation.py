@@ -84,16 +84,27 @@ def check_dtype(dtype):
     return dt
 
 
-def _numeric(array, name):
-    a = np.asarray(array)
+def as_numeric(array, name):
+    """array as a NumPy array of bool, int or float; refuses anything else."""
+    try:
+        a = np.asarray(array)
+    except ValueError:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular array; its rows differ in "
+                         "length") from None
     if a.dtype == object:
-        try:
-            a = a.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric, got non-numeric values") from None
+        if not all(isinstance(v, numbers.Real) for v in a.flat):
+            raise TypeError(f"{name} must be numeric, got non-numeric values")
+        a = a.astype(np.float64)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric (bool, int or float), got dtype {a.dtype}")
     return a
+
+
+def _cast(a, dtype):
+    """a as a C-contiguous array of dtype; values too large for dtype become
+    inf (and are then refused by _check_finite) without a warning."""
+    with np.errstate(over="ignore"):
+        return np.asarray(a, dtype=dtype, order="C")
 
 
 def _check_finite(a, name):
@@ -106,7 +117,7 @@ def _check_finite(a, name):
 def as_matrix(array, name, n_columns, dtype, what):
     """A C-contiguous (n_samples, n_columns) array of ``dtype``, checked for
     shape, emptiness and finiteness. ``what`` names the columns in messages."""
-    a = _numeric(array, name)
+    a = as_numeric(array, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, {what}), got shape {a.shape}")
     if a.shape[0] == 0:
@@ -114,7 +125,7 @@ def as_matrix(array, name, n_columns, dtype, what):
     if a.shape[1] != n_columns:
         raise ValueError(f"{name} has {a.shape[1]} {what} per sample, but the network "
                          f"has {n_columns}")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    a = _cast(a, dtype)
     _check_finite(a, name)
     return a
 
@@ -122,7 +133,7 @@ def as_matrix(array, name, n_columns, dtype, what):
 def as_targets(Y, n_samples, n_outputs, dtype, loss):
     """Targets as a (n_samples, n_outputs) array; 1-D is accepted for one output.
     Log losses need targets they are defined for."""
-    a = _numeric(Y, "Y")
+    a = as_numeric(Y, "Y")
     if a.ndim == 1 and n_outputs == 1:
         a = a.reshape(-1, 1)
     a = as_matrix(a, "Y", n_outputs, dtype, "outputs")
@@ -142,24 +153,38 @@ def check_target_range(t, loss):
 
 def as_vector(values, name, n, dtype, what):
     """One sample as a C-contiguous (n,) array; a scalar is accepted when n == 1."""
-    a = _numeric(values, name)
+    a = as_numeric(values, name)
     if a.ndim == 0 and n == 1:
         a = a.reshape(1)
     if a.ndim != 1:
         raise ValueError(f"{name} must be one sample, 1-D with {n} {what}, got shape {a.shape}")
     if a.shape[0] != n:
         raise ValueError(f"{name} has {a.shape[0]} {what}, but the network has {n}")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    a = _cast(a, dtype)
     _check_finite(a, name)
     return a
 
 
-def check_lr(lr, name="lr"):
+def check_lr(lr, dtype=np.float64, name="lr"):
+    """A positive finite learning rate that stays so in ``dtype``."""
     if not isinstance(lr, numbers.Real) or isinstance(lr, (bool, np.bool_)):
         raise TypeError(f"{name} must be a number, got {lr!r}")
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
+    with np.errstate(over="ignore", under="ignore"):
+        in_dtype = dtype.type(lr) if isinstance(dtype, np.dtype) else np.dtype(dtype).type(lr)
+    if not (np.isfinite(in_dtype) and in_dtype > 0):
+        raise ValueError(f"{name}={lr!r} is not a positive finite {np.dtype(dtype).name}")
     return float(lr)
+
+
+def check_seed(seed):
+    """None or a non-negative int, for numpy.random.default_rng."""
+    if seed is not None and not _is_int(seed):
+        raise TypeError(f"seed must be None or a non-negative int, got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be None or a non-negative int, got {seed!r}")
+    return seed
 
 
 def check_positive_int(value, name):
@@ -192,18 +217,20 @@ def check_weights(weights, biases, dtype):
     """
     if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__") or not len(weights):
         raise TypeError("weights must be a non-empty list of (n_out, n_in) arrays")
-    W = [_numeric(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    W = [as_numeric(w, f"weights[{l}]") for l, w in enumerate(weights)]
     b = None
     if biases is not None:
         if isinstance(biases, np.ndarray) or not hasattr(biases, "__len__"):
             raise TypeError("biases must be a list of (n_out,) arrays, or None")
         if len(biases) != len(W):
             raise ValueError(f"biases has {len(biases)} entries, but weights has {len(W)}")
-        b = [_numeric(v, f"biases[{l}]") for l, v in enumerate(biases)]
+        b = [as_numeric(v, f"biases[{l}]") for l, v in enumerate(biases)]
     if dtype is None:
         given = W + (b or [])
         dtype = np.float32 if all(a.dtype == np.float32 for a in given) else np.float64
     dtype = check_dtype(dtype)
+    W = [_cast(w, dtype) for w in W]
+    b = None if b is None else [_cast(v, dtype) for v in b]
     for l, w in enumerate(W):
         if w.ndim != 2 or 0 in w.shape:
             raise ValueError(f"weights[{l}] must be a non-empty 2-D (n_out, n_in) array, "

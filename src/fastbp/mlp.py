@@ -68,7 +68,7 @@ class MLP:
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
-        initial = initial_weights(sizes, activations, seed)
+        initial = initial_weights(sizes, activations, check.check_seed(seed))
         self._build(sizes, activations, loss, check.check_dtype(dtype),
                     check.check_bool(bias, "bias"))
         for W, W0 in zip(self.weights, initial):
@@ -175,7 +175,8 @@ class MLP:
         -------
         ndarray, shape (n_samples, n_outputs) or (n_outputs,), in the model's dtype
         """
-        if np.ndim(X) == 1:
+        X = check.as_numeric(X, "X")
+        if X.ndim == 1:
             x = check.as_vector(X, "X", self.n_inputs, self.dtype, "features")
             return self.predict(x.reshape(1, -1))[0]
         X = check.as_matrix(X, "X", self.n_inputs, self.dtype, "features")
@@ -213,11 +214,11 @@ class MLP:
         ``update_biases`` is False.
         """
         x, t = self._sample(x, t)
-        lr = check.check_lr(lr)
+        lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
         with self._lock:
-            loss, _ = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._first, 1,
-                                      lr, update_biases, self._no_grad, "the step")
+            loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._first, 1,
+                                   lr, update_biases, self._no_grad, "the step")
         return loss
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
@@ -253,11 +254,11 @@ class MLP:
         X, Y = self._samples(X, Y)
         n_samples = X.shape[0]
         epochs = check.check_positive_int(epochs, "epochs")
-        lr = check.check_lr(lr)
+        lr = check.check_lr(lr, self.dtype)
         batch = check.check_batch_size(batch_size, n_samples)
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
-        orders = epoch_orders(n_samples, epochs, shuffle, seed)
+        orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         grad = np.zeros_like(self._params) if batch > 1 else self._no_grad
         # Whole batches per block, about BLOCK_WORK multiply-adds each.
         block = batch * max(1, BLOCK_WORK // (self._params.size * batch))
@@ -268,24 +269,27 @@ class MLP:
                 total = 0.0
                 for start in range(0, n_samples, block):
                     total += self._run_block(X, Y, order[start:start + block], batch, lr,
-                                             update_biases, grad, f"epoch {epoch}")[0]
+                                             update_biases, grad, f"epoch {epoch}")
                 history.loss.append(total / n_samples)
         history.wall_time = time.perf_counter() - start_time
         return history
 
     def _run_block(self, X, Y, order, batch, lr, update_biases, grad, where):
-        """One compiled call; on divergence, restore params and raise."""
+        """One compiled call; returns its loss sum. On divergence, restores
+        params and raises. A lone sample is checked weight by weight in C;
+        longer blocks once at the end, where a pass over params is cheap."""
         np.copyto(self._snapshot, self._params)
+        single = order.shape[0] == 1
         total, done = _core.fit(self._top, self._params, X, Y, order, batch, lr,
-                                update_biases, self._workspace, grad)
-        if done < order.shape[0]:
+                                update_biases, single, self._workspace, grad)
+        if done < order.shape[0] or not (single or np.isfinite(self._params).all()):
             np.copyto(self._params, self._snapshot)
             grad[...] = 0
             raise DivergenceError(
                 f"training diverged in {where}: a loss or a parameter became NaN or "
                 f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
                 "the parameters it had before that block of samples.")
-        return total, done
+        return total
 
 
 def _rebuild(sizes, activations, loss, dtype, bias, params):

@@ -136,7 +136,7 @@ class MLP:
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
-        initial = initial_weights(sizes, activations, seed)
+        initial = initial_weights(sizes, activations, check.check_seed(seed))
         dtype = check.check_dtype(dtype)
         self._build(sizes, activations, loss, dtype, check.check_bool(bias, "bias"))
         self.weights = [_rounded(W, dtype) for W in initial]
@@ -235,7 +235,8 @@ class MLP:
         return x.astype(float).tolist(), t.astype(float).tolist()
 
     def predict(self, X):
-        if np.ndim(X) == 1:
+        X = check.as_numeric(X, "X")
+        if X.ndim == 1:
             x = check.as_vector(X, "X", self.layer_sizes[0], self.dtype, "features")
             return self.forward(x.astype(float).tolist())[1][-1]
         X = check.as_matrix(X, "X", self.layer_sizes[0], self.dtype, "features")
@@ -259,7 +260,7 @@ class MLP:
 
     def train_step(self, x, t, lr, update_biases=True):
         x, t = self._sample(x, t)
-        lr = check.check_lr(lr)
+        lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
         saved = self._copy_params()
         E, inputs, deltas = self._deltas(x, t)
@@ -275,32 +276,37 @@ class MLP:
         the epoch are restored before DivergenceError is raised."""
         X, Y = self._inputs(X, Y)
         epochs = check.check_positive_int(epochs, "epochs")
-        lr = check.check_lr(lr)
+        lr = check.check_lr(lr, self.dtype)
         batch = check.check_batch_size(batch_size, len(X))
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
+        orders = epoch_orders(len(X), epochs, shuffle, check.check_seed(seed))
         history = History()
-        for epoch, order in enumerate(epoch_orders(len(X), epochs, shuffle, seed), 1):
+        for epoch, order in enumerate(orders, 1):
             saved = self._copy_params()
             total = 0.0
             for start in range(0, len(X), batch):
-                total += self._batch_step([int(s) for s in order[start:start + batch]],
-                                          X, Y, lr, update_biases)
+                rows = [int(s) for s in order[start:start + batch]]
+                total += self._batch_step(rows, X, Y, lr, update_biases, saved,
+                                          f"epoch {epoch} with lr={lr}")
             self._check_finite(saved, f"epoch {epoch} with lr={lr}")
             history.loss.append(total / len(X))
         return history
 
-    def _batch_step(self, rows, X, Y, lr, update_biases):
+    def _batch_step(self, rows, X, Y, lr, update_biases, saved, where):
         """One update from the samples ``rows``; returns the sum of their
-        losses before it."""
-        if len(rows) == 1:              # per-sample SGD
-            E, inputs, deltas = self._deltas(X[rows[0]], Y[rows[0]])
-            self._update(inputs, deltas, lr, update_biases)
-            return E
+        losses before it. A loss that is not finite restores ``saved``."""
         total, grads = 0.0, None
         for r in rows:
             E, inputs, deltas = self._deltas(X[r], Y[r])
+            if not math.isfinite(E):
+                self.weights, self.biases = saved
+                raise DivergenceError(f"training diverged in {where}: the loss became "
+                                      "NaN or infinite; try a smaller learning rate")
             total += E
+            if len(rows) == 1:          # per-sample SGD
+                self._update(inputs, deltas, lr, update_biases)
+                return E
             grads = self._accumulate(grads, inputs, deltas)
         self._apply_mean(grads, lr / len(rows), update_biases)
         return total

@@ -131,7 +131,7 @@ def _output_errors(loss_name, outs, nets, t):
 
 def _num(v):
     """At least 9 significant digits, as the hand-worked tutorials print them."""
-    return f"{v:.9g}" if v != 0 else "0"
+    return f"{v:.10g}" if v != 0 else "0"
 
 
 def _unit_names(n_layers, sizes):
