@@ -61,7 +61,7 @@ FBP_INLINE void FBP_LOCAL(dot4)(const T *FBP_RESTRICT W, const T *FBP_RESTRICT x
 }
 
 /* out := W x for an (n_out, n_in) row-major W. */
-static inline void FBP_LOCAL(matvec)(const T *W, const T *x, ptrdiff_t n_out,
+FBP_INLINE void FBP_LOCAL(matvec)(const T *W, const T *x, ptrdiff_t n_out,
                                      ptrdiff_t n_in, T *out)
 {
     ptrdiff_t j = 0;
@@ -142,7 +142,7 @@ static inline T FBP_LOCAL(exp_nonpos)(T x)
 }
 
 /* v := f(net) for the n units of one layer; v may be net itself. */
-static inline void FBP_LOCAL(activate)(int act, const T *net, T *v, ptrdiff_t n)
+FBP_INLINE void FBP_LOCAL(activate)(int act, const T *net, T *v, ptrdiff_t n)
 {
     switch (act) {
     case FBP_SIGMOID:
@@ -189,7 +189,7 @@ static inline void FBP_LOCAL(activate)(int act, const T *net, T *v, ptrdiff_t n)
 }
 
 /* d := d * f'(net), f' taken from the outputs a = f(net). */
-static inline void FBP_LOCAL(scale_by_derivative)(int act, const T *FBP_RESTRICT a,
+FBP_INLINE void FBP_LOCAL(scale_by_derivative)(int act, const T *FBP_RESTRICT a,
                                                   T *FBP_RESTRICT d, ptrdiff_t n)
 {
     switch (act) {
@@ -403,7 +403,7 @@ FBP_INLINE void FBP_LOCAL(grad_rows)(const T *FBP_RESTRICT W, T *FBP_RESTRICT G,
  * sample's net inputs to it in the workspace, where this sample's outputs of
  * that layer were (no longer needed by then). With `check`, returns nonzero
  * if an updated parameter is not finite. */
-static inline int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
+FBP_INLINE int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
                                       FBP_LOCAL(work) w, T lr,
                                       int update_biases, int check, T *grad,
                                       const T *x_next)

@@ -1,0 +1,69 @@
+"""Kernel paths: what the CPU supports is chosen at import, FASTBP_CPU caps it,
+and every path computes the same numbers."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastbp
+
+
+def run_with_cpu(value, code):
+    env = dict(os.environ, FASTBP_CPU=value)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_best_supported_path_is_chosen_by_default():
+    env = {k: v for k, v in os.environ.items() if k != "FASTBP_CPU"}
+    out = subprocess.run([sys.executable, "-c", "import fastbp; print(fastbp.kernel_path())"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == fastbp.kernel_paths()[-1]
+
+
+@pytest.mark.parametrize("cap", ["baseline", "avx2", "avx512"])
+def test_fastbp_cpu_caps_the_path(cap):
+    out = run_with_cpu(cap, "import fastbp; print(fastbp.kernel_path())")
+    allowed = ("baseline", "avx2", "avx512")[:("baseline", "avx2", "avx512").index(cap) + 1]
+    expected = [p for p in fastbp.kernel_paths() if p in allowed][-1]
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
+
+
+def test_unknown_fastbp_cpu_is_refused_by_name():
+    out = run_with_cpu("sse9", "import fastbp")
+    assert out.returncode != 0
+    assert "FASTBP_CPU='sse9'" in out.stderr
+
+
+def test_show_config_names_the_path(capsys):
+    fastbp.show_config()
+    text = capsys.readouterr().out
+    assert f"kernel path: {fastbp.kernel_path()}" in text
+    assert fastbp.__version__ in text
+
+
+def test_set_kernel_path_refuses_unsupported_names():
+    with pytest.raises(ValueError, match="kernel path 'neon9'"):
+        fastbp.set_kernel_path("neon9")
+
+
+def test_every_path_trains_alike():
+    """Paths differ only by rounding (vector widths, FMA)."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(200, 9)), rng.uniform(size=(200, 3))
+    before = fastbp.kernel_path()
+    results = {}
+    try:
+        for path in fastbp.kernel_paths():
+            fastbp.set_kernel_path(path)
+            net = fastbp.MLP([9, 40, 17, 3], activation="tanh", seed=2)
+            net.fit(X, Y, epochs=3, lr=0.05, seed=1)
+            results[path] = net.params.copy()
+    finally:
+        fastbp.set_kernel_path(before)
+    base = results["baseline"]
+    for path, params in results.items():
+        np.testing.assert_allclose(params, base, rtol=1e-10, atol=1e-13, err_msg=path)
