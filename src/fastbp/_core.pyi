@@ -8,6 +8,7 @@ from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self
 
 _F = TypeVar("_F", np.float32, np.float64)
 
@@ -21,14 +22,15 @@ def select_path(name: str) -> None: ...
 def current_path() -> str: ...
 
 class Topology:
-    def __init__(
-        self,
+    # Cython's __cinit__: the arguments go to __new__.
+    def __new__(
+        cls,
         sizes: npt.NDArray[np.intp],
         w_offsets: npt.NDArray[np.intp],
         b_offsets: npt.NDArray[np.intp],
         activations: npt.NDArray[np.intc],
         loss: int,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def sizes(self) -> npt.NDArray[np.intp]: ...
     @property

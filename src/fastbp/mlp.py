@@ -61,6 +61,8 @@ class MLP:
         Views into ``params``: row j holds the weights into unit j.
     biases : list of ndarray, shapes (n_out,), or None without biases
         Views into ``params``.
+    history : History or None
+        Of the latest ``fit`` call, kept up to date while it runs.
     """
 
     def __init__(self, layer_sizes, activation="sigmoid", output_activation=None,
@@ -121,6 +123,7 @@ class MLP:
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
         self._first = np.zeros(1, np.intp)
+        self.history = None
         # One call at a time per model: fit, train_step and predict from two
         # threads are serialised rather than racing on params and workspace.
         self._lock = threading.RLock()
@@ -250,6 +253,13 @@ class MLP:
         DivergenceError
             If a loss or a parameter becomes NaN or infinite. The model keeps
             the parameters it had before the block of samples that diverged.
+
+        Notes
+        -----
+        The returned History is also ``self.history``, filled epoch by epoch:
+        after a DivergenceError or a KeyboardInterrupt it holds the epochs
+        that completed, and the parameters are those of the last completed
+        block of samples (a few milliseconds of work).
         """
         X, Y = self._samples(X, Y)
         n_samples = X.shape[0]
@@ -262,16 +272,21 @@ class MLP:
         grad = np.zeros_like(self._params) if batch > 1 else self._no_grad
         # Whole batches per block, about BLOCK_WORK multiply-adds each.
         block = batch * max(1, BLOCK_WORK // (self._params.size * batch))
-        history = History()
+        # Kept on the model as it grows, so that after an interrupt (Ctrl-C
+        # lands between two compiled blocks, a few ms apart) or a divergence
+        # the epochs completed so far are still at hand.
+        self.history = history = History()
         start_time = time.perf_counter()
-        with self._lock:
-            for epoch, order in enumerate(orders, 1):
-                total = 0.0
-                for start in range(0, n_samples, block):
-                    total += self._run_block(X, Y, order[start:start + block], batch, lr,
-                                             update_biases, grad, f"epoch {epoch}")
-                history.loss.append(total / n_samples)
-        history.wall_time = time.perf_counter() - start_time
+        try:
+            with self._lock:
+                for epoch, order in enumerate(orders, 1):
+                    total = 0.0
+                    for start in range(0, n_samples, block):
+                        total += self._run_block(X, Y, order[start:start + block], batch, lr,
+                                                 update_biases, grad, f"epoch {epoch}")
+                    history.loss.append(total / n_samples)
+        finally:
+            history.wall_time = time.perf_counter() - start_time
         return history
 
     def _run_block(self, X, Y, order, batch, lr, update_biases, grad, where):

@@ -161,6 +161,7 @@ class MLP:
         self.loss_name = loss
         self.dtype = dtype
         self.bias = bias
+        self.history = None
 
     @property
     def params(self):
@@ -281,7 +282,7 @@ class MLP:
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
         orders = epoch_orders(len(X), epochs, shuffle, check.check_seed(seed))
-        history = History()
+        self.history = history = History()
         for epoch, order in enumerate(orders, 1):
             saved = self._copy_params()
             total = 0.0
