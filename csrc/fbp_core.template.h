@@ -75,7 +75,7 @@ FBP_INLINE void FBP_LOCAL(matvec)(const T *W, const T *x, ptrdiff_t n_out,
  * 0, and NaN stays NaN (it reaches q). */
 #if FBP_DOUBLE
 #define EXP_MIN (-708.0)   /* exp(-708) is still a normal number */
-#define EXP_SHIFT 0x1.8p52 /* adding it rounds to an integer in the low bits */
+#define EXP_SHIFT 6755399441055744.0 /* 1.5 * 2^52: adding it rounds to an integer in the low bits */
 #define BITS uint64_t
 #define EXP_BIAS 1023u
 #define EXP_MANT 52
@@ -83,7 +83,7 @@ FBP_INLINE void FBP_LOCAL(matvec)(const T *W, const T *x, ptrdiff_t n_out,
 #define LN2_LO 1.90821492927058770002e-10
 #else
 #define EXP_MIN (-87.0f)
-#define EXP_SHIFT 0x1.8p23f
+#define EXP_SHIFT 12582912.0f /* 1.5 * 2^23 */
 #define BITS uint32_t
 #define EXP_BIAS 127u
 #define EXP_MANT 23
