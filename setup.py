@@ -6,8 +6,13 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# FASTBP_CYTHON_DEBUG=1 turns Cython's bounds and None checks on.
-DEBUG = os.environ.get("FASTBP_CYTHON_DEBUG") == "1"
+# FASTBP_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer
+# (GCC or clang), for tools/sanitize.sh: the C core takes raw pointers from
+# Python, so an out-of-bounds index would silently corrupt memory otherwise.
+SANITIZE = os.environ.get("FASTBP_SANITIZE") == "1"
+# FASTBP_CYTHON_DEBUG=1 turns Cython's bounds and None checks on; the
+# sanitizer build has them too, so a bad index is caught on either side.
+DEBUG = os.environ.get("FASTBP_CYTHON_DEBUG") == "1" or SANITIZE
 DIRECTIVES = {
     "language_level": 3,
     "boundscheck": DEBUG,
@@ -27,6 +32,13 @@ C_SOURCES = ["fbp_net.c", "fbp_dispatch.c", "fbp_baseline.c", "fbp_avx2.c", "fbp
 COMPILE_ARGS = (["/O2"] if sys.platform == "win32" else
                 ["-O3", "-std=c99", "-fno-trapping-math", "-fopenmp-simd",
                  "-ffp-contract=fast"])
+# Appended, so -O1 overrides -O3: fast enough, and reports point at real lines.
+# -fno-wrapv undoes Python's -fwrapv, under which GCC skips the signed
+# overflow check. Linked too, so the module needs the sanitizer runtimes.
+SANITIZE_ARGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                 "-fno-omit-frame-pointer", "-fno-wrapv", "-g", "-O1"]
+if SANITIZE and sys.platform == "win32":
+    sys.exit("FASTBP_SANITIZE=1 needs GCC or clang")
 
 core = Extension(
     "fastbp._core",
@@ -34,7 +46,8 @@ core = Extension(
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     depends=["csrc/fbp_kernels.h", "csrc/fbp_core.template.h", "csrc/fbp_instantiate.h"],
-    extra_compile_args=COMPILE_ARGS,
+    extra_compile_args=COMPILE_ARGS + (SANITIZE_ARGS if SANITIZE else []),
+    extra_link_args=SANITIZE_ARGS if SANITIZE else [],
 )
 
 setup(ext_modules=cythonize([core], compiler_directives=DIRECTIVES))

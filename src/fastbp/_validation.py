@@ -101,10 +101,11 @@ def as_numeric(array, name):
 
 
 def _cast(a, dtype):
-    """a as a C-contiguous array of dtype; values too large for dtype become
-    inf (and are then refused by _check_finite) without a warning."""
+    """a as a C-contiguous, aligned array of dtype (the C core reads it as
+    T*); values too large for dtype become inf (and are then refused by
+    _check_finite) without a warning."""
     with np.errstate(over="ignore"):
-        return np.asarray(a, dtype=dtype, order="C")
+        return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
 def _check_finite(a, name):
