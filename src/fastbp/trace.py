@@ -130,8 +130,13 @@ def _output_errors(loss_name, outs, nets, t):
 # -- the report -----------------------------------------------------------------
 
 def _num(v):
-    """At least 9 significant digits, as the hand-worked tutorials print them."""
-    return f"{v:.10g}" if v != 0 else "0"
+    """As the hand-worked tutorials print numbers: 9 significant digits below
+    1, 9 decimals from 1 on (at least 9 significant digits either way)."""
+    if v == 0:
+        return "0"
+    if abs(v) < 1 or abs(v) >= 1e9:
+        return f"{v:.9g}"
+    return f"{v:.9f}".rstrip("0").rstrip(".")
 
 
 def _unit_names(n_layers, sizes):
