@@ -520,23 +520,24 @@ double FBP_ENTRY(fbp_fit)(const fbp_net *net, const fbp_train_options *opt,
             if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
                                        Y + order[s] * K, w, NULL, x_next, s > 0, &E))
                 return total;
-            total += E;
+            total += E * opt->loss_scale;
             *n_done = s + 1;
         }
         return total;
     }
-    for (ptrdiff_t start = 0; start < n_samples; start += batch) {
-        const ptrdiff_t stop = start + batch < n_samples ? start + batch : n_samples;
-        for (ptrdiff_t s = start; s < stop; s++) {
-            if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
-                                       Y + order[s] * K, w, grad, NULL, 0, &E))
-                return total;
-            total += E;
-        }
-        if (FBP_LOCAL(apply_gradient)(net, params, grad, (T)opt->lr / (T)(stop - start),
-                                      opt->update_biases, opt->check_params))
+    ptrdiff_t in_batch = opt->batch_done;
+    for (ptrdiff_t s = 0; s < n_samples; s++) {
+        if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
+                                   Y + order[s] * K, w, grad, NULL, 0, &E))
             return total;
-        *n_done = stop;
+        total += E * opt->loss_scale;
+        if (++in_batch == batch || (s == n_samples - 1 && opt->finish)) {
+            if (FBP_LOCAL(apply_gradient)(net, params, grad, (T)opt->lr / (T)in_batch,
+                                          opt->update_biases, opt->check_params))
+                return total;
+            in_batch = 0;
+        }
+        *n_done = s + 1;
     }
     return total;
 }
@@ -570,7 +571,8 @@ double FBP_ENTRY(fbp_gradient)(const fbp_net *net, const T *params, const T *x,
                                const T *t, T *workspace, T *grad)
 {
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
-    const fbp_train_options opt = {0, 1, 0, 0};
+    fbp_train_options opt = {0};
+    opt.batch_size = 1;
     double E;
     /* With grad given, backward only reads params. */
     FBP_LOCAL(sample_step)(net, &opt, (T *)params, x, t, w, grad, NULL, 0, &E);

@@ -94,20 +94,29 @@ ptrdiff_t fbp_workspace_size(const fbp_net *net);
 /* How fbp_fit trains. */
 typedef struct {
     double lr;            /* learning rate */
+    double loss_scale;    /* each sample's loss is summed times this: 1/n
+                             makes the sum an epoch's mean, which cannot
+                             overflow while every loss is finite */
     ptrdiff_t batch_size; /* samples per update; 1 is per-sample SGD */
+    ptrdiff_t batch_done; /* samples of the first batch that earlier calls
+                             already added to grad (a batch may span calls) */
+    int finish;           /* apply a trailing incomplete batch (at the end of
+                             an epoch); else leave it accumulated in grad */
     int update_biases;    /* 0 leaves the biases as they are */
     int check_params;     /* also stop at an update that leaves a parameter
                              NaN or infinite (a pass over the updated rows) */
 } fbp_train_options;
 
-/* Batch loop: for each batch of opt->batch_size consecutive entries of `order`
- * (the last may be smaller), params -= lr * mean gradient; a batch of 1 is
- * per-sample SGD with the update fused into the backward pass. `grad`
- * (n_params, zeros) is scratch for batches > 1 and is left zero. Returns the
- * sum of each sample's loss measured before its batch's update. Stops early
- * at a sample whose loss is NaN or infinite (before updating with it), or as
- * opt->check_params says; *n_done tells how many samples were fully applied
- * (n_samples when none failed). */
+/* Batch loop: batches of opt->batch_size consecutive samples of
+ * X[order], the first already opt->batch_done samples along; at the end of
+ * each, params -= lr * mean gradient. A batch of 1 is per-sample SGD with the
+ * update fused into the backward pass. `grad` (n_params) carries the sums of
+ * an unfinished batch between calls and is zero after a finished one.
+ * Returns the sum of each sample's loss (times opt->loss_scale) measured
+ * before its batch's update.
+ * Stops early at a sample whose loss is NaN or infinite (before updating with
+ * it), or as opt->check_params says; *n_done tells how many samples were
+ * taken in before that (n_samples when none failed). */
 #define FBP_DECLARE_ENTRIES(T, S)                                              \
     typedef double (*fbp_fit_##S##_fn)(                                        \
         const fbp_net *net, const fbp_train_options *opt, T *params,           \

@@ -91,7 +91,8 @@ cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
 
 def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
         const floating[:, ::1] Y, const Py_ssize_t[::1] order,
-        Py_ssize_t batch_size, double lr, bint update_biases, bint check_params,
+        Py_ssize_t batch_size, Py_ssize_t batch_done, bint finish, double lr,
+        double loss_scale, bint update_biases, bint check_params,
         floating[::1] workspace, floating[::1] grad):
     """Train on the samples ``X[order]`` in place.
 
@@ -103,24 +104,34 @@ def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
     Y : array, shape (n_samples, n_outputs), same dtype
     order : intp array, shape (n_order,), row indices into X and Y
     batch_size : int, samples per update (1: per-sample SGD)
+    batch_done : int, samples of the first batch already summed in ``grad``
+        by earlier calls (a batch may span calls)
+    finish : bool, apply a trailing incomplete batch (end of an epoch);
+        otherwise it stays summed in ``grad`` for the next call
     lr : float, learning rate
+    loss_scale : float, each sample's loss is summed times this (1/n gives
+        a mean that cannot overflow)
     update_biases : bool
     check_params : bool, also stop at an update that leaves a parameter NaN
         or infinite (without it only the loss is checked)
     workspace : array, shape (top.workspace_size,)
-    grad : array, shape (n_params,) of zeros when batch_size > 1; else any
+    grad : array, shape (n_params,) when batch_size > 1 (zeros, or the sums
+        of an unfinished batch); else any
 
     Returns
     -------
-    (float, int) : the sum over the applied samples of each one's loss before
-        its update, and how many samples were applied. Fewer than
+    (float, int) : the sum over the samples taken in of each one's loss
+        before its update (times loss_scale), and how many samples were taken in. Fewer than
         ``len(order)`` means a loss or a parameter became NaN or infinite;
-        ``params`` may then hold such values.
+        ``params`` and ``grad`` may then hold such values.
     """
     cdef const fbp_kernels *k = _kernels
     cdef fbp_train_options opt
     opt.lr = lr
+    opt.loss_scale = loss_scale
     opt.batch_size = batch_size
+    opt.batch_done = batch_done
+    opt.finish = finish
     opt.update_biases = update_biases
     opt.check_params = check_params
     cdef double total

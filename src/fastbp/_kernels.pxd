@@ -28,7 +28,10 @@ cdef extern from "fbp_kernels.h" nogil:
 
     ctypedef struct fbp_train_options:
         double lr
+        double loss_scale
         Py_ssize_t batch_size
+        Py_ssize_t batch_done
+        int finish
         int update_biases
         int check_params
 

@@ -4,6 +4,7 @@ This module holds policy and glue (validation, dtype, allocation, random
 numbers, the epoch loop, divergence handling); the arithmetic is in csrc/,
 reached through fastbp._core.
 """
+import math
 import threading
 import time
 
@@ -191,8 +192,14 @@ class MLP:
     def loss(self, X, Y):
         """Mean over samples of the per-sample loss (a float)."""
         X, Y = self._samples(X, Y)
+        n = X.shape[0]
         with self._lock:
-            return _core.loss_sum(self._top, self._params, X, Y, self._workspace) / X.shape[0]
+            total = _core.loss_sum(self._top, self._params, X, Y, self._workspace)
+            if math.isfinite(total):
+                return total / n
+            # Finite losses whose sum overflows: average sample by sample.
+            return sum(_core.loss_sum(self._top, self._params, X[i:i + 1], Y[i:i + 1],
+                                      self._workspace) / n for i in range(n))
 
     def gradient(self, x, t):
         """Gradient of one sample's loss; the model is unchanged.
@@ -220,8 +227,8 @@ class MLP:
         lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
         with self._lock:
-            loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._first, 1,
-                                   lr, update_biases, self._no_grad, "the step")
+            loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._first, 1, 0,
+                                   True, lr, 1.0, update_biases, self._no_grad, "the step")
         return loss
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
@@ -270,8 +277,10 @@ class MLP:
         update_biases = check.check_bool(update_biases, "update_biases")
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         grad = np.zeros_like(self._params) if batch > 1 else self._no_grad
-        # Whole batches per block, about BLOCK_WORK multiply-adds each.
-        block = batch * max(1, BLOCK_WORK // (self._params.size * batch))
+        # About BLOCK_WORK multiply-adds per block: whole batches when they
+        # fit, else a batch spans blocks (its sums carried over in grad).
+        block = max(1, BLOCK_WORK // self._params.size)
+        block = batch * (block // batch) if batch <= block else block
         # Kept on the model as it grows, so that after an interrupt (Ctrl-C
         # lands between two compiled blocks, a few ms apart) or a divergence
         # the epochs completed so far are still at hand.
@@ -280,31 +289,40 @@ class MLP:
         try:
             with self._lock:
                 for epoch, order in enumerate(orders, 1):
-                    total = 0.0
+                    mean = 0.0
                     for start in range(0, n_samples, block):
-                        total += self._run_block(X, Y, order[start:start + block], batch, lr,
-                                                 update_biases, grad, f"epoch {epoch}")
-                    history.loss.append(total / n_samples)
+                        mean += self._run_block(X, Y, order[start:start + block], batch,
+                                                start % batch, start + block >= n_samples,
+                                                lr, 1.0 / n_samples, update_biases, grad,
+                                                f"epoch {epoch}")
+                    history.loss.append(mean)
         finally:
             history.wall_time = time.perf_counter() - start_time
         return history
 
-    def _run_block(self, X, Y, order, batch, lr, update_biases, grad, where):
-        """One compiled call; returns its loss sum. On divergence, restores
-        params and raises. A lone sample is checked weight by weight in C;
-        longer blocks once at the end, where a pass over params is cheap."""
+    def _run_block(self, X, Y, order, batch, batch_done, finish, lr, loss_scale,
+                   update_biases, grad, where):
+        """One compiled call (``finish``: the last of an epoch); returns
+        its loss sum times loss_scale. On divergence, restores params and raises. A lone
+        sample is checked weight by weight in C; longer blocks once at the
+        end, where a pass over params is cheap."""
         np.copyto(self._snapshot, self._params)
         single = order.shape[0] == 1
-        total, done = _core.fit(self._top, self._params, X, Y, order, batch, lr,
-                                update_biases, single, self._workspace, grad)
+        total, done = _core.fit(self._top, self._params, X, Y, order, batch, batch_done,
+                                finish, lr, loss_scale, update_biases, single,
+                                self._workspace, grad)
         if done < order.shape[0] or not (single or np.isfinite(self._params).all()):
-            np.copyto(self._params, self._snapshot)
-            grad[...] = 0
-            raise DivergenceError(
-                f"training diverged in {where}: a loss or a parameter became NaN or "
-                f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
-                "the parameters it had before that block of samples.")
+            self._restore(grad, where, lr)
         return total
+
+    def _restore(self, grad, where, lr):
+        """Back to the parameters from before the last block, and raise."""
+        np.copyto(self._params, self._snapshot)
+        grad[...] = 0
+        raise DivergenceError(
+            f"training diverged in {where}: a loss or a parameter became NaN or "
+            f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
+            "the parameters it had before that block of samples.")
 
 
 def _rebuild(sizes, activations, loss, dtype, bias, params):

@@ -291,12 +291,15 @@ class MLP:
                 total += self._batch_step(rows, X, Y, lr, update_biases, saved,
                                           f"epoch {epoch} with lr={lr}")
             self._check_finite(saved, f"epoch {epoch} with lr={lr}")
-            history.loss.append(total / len(X))
+            history.loss.append(total)
         return history
 
     def _batch_step(self, rows, X, Y, lr, update_biases, saved, where):
         """One update from the samples ``rows``; returns the sum of their
-        losses before it. A loss that is not finite restores ``saved``."""
+        losses before it, each divided by the number of samples (so an epoch
+        adds up to its mean, which cannot overflow). A loss that is not
+        finite restores ``saved``."""
+        scale = 1.0 / len(X)
         total, grads = 0.0, None
         for r in rows:
             E, inputs, deltas = self._deltas(X[r], Y[r])
@@ -304,10 +307,10 @@ class MLP:
                 self.weights, self.biases = saved
                 raise DivergenceError(f"training diverged in {where}: the loss became "
                                       "NaN or infinite; try a smaller learning rate")
-            total += E
+            total += E * scale
             if len(rows) == 1:          # per-sample SGD
                 self._update(inputs, deltas, lr, update_biases)
-                return E
+                return E * scale
             grads = self._accumulate(grads, inputs, deltas)
         self._apply_mean(grads, lr / len(rows), update_biases)
         return total
