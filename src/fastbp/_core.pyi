@@ -14,7 +14,6 @@ _F = TypeVar("_F", np.float32, np.float64)
 
 ACTIVATIONS: Final[dict[str, int]]
 LOSSES: Final[dict[str, int]]
-LEAKY_SLOPE: Final[float]
 PATHS: Final[tuple[str, str, str]]
 
 def supported_paths() -> list[str]: ...

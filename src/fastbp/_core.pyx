@@ -22,7 +22,6 @@ LOSSES = {
     "binary_cross_entropy": FBP_BINARY_CROSS_ENTROPY,
     "cross_entropy": FBP_CROSS_ENTROPY,
 }
-LEAKY_SLOPE = FBP_LEAKY_SLOPE
 PATHS = ("baseline", "avx2", "avx512")
 
 # The build of the kernels in use: chosen once at import (by fastbp._cpu),

@@ -14,8 +14,6 @@ cdef extern from "fbp_kernels.h" nogil:
         FBP_BINARY_CROSS_ENTROPY
         FBP_CROSS_ENTROPY
 
-    double FBP_LEAKY_SLOPE
-
     ctypedef struct fbp_net:
         Py_ssize_t n_layers
         const Py_ssize_t *sizes

@@ -302,10 +302,10 @@ class MLP:
 
     def _run_block(self, X, Y, order, batch, batch_done, finish, lr, loss_scale,
                    update_biases, grad, where):
-        """One compiled call (``finish``: the last of an epoch); returns
-        its loss sum times loss_scale. On divergence, restores params and raises. A lone
-        sample is checked weight by weight in C; longer blocks once at the
-        end, where a pass over params is cheap."""
+        """One compiled call (``finish``: the last of an epoch); returns its
+        loss sum times loss_scale. On divergence, restores params and raises.
+        A lone sample is checked weight by weight in C; longer blocks once at
+        the end, where a pass over params is cheap."""
         np.copyto(self._snapshot, self._params)
         single = order.shape[0] == 1
         total, done = _core.fit(self._top, self._params, X, Y, order, batch, batch_done,
