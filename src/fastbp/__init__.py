@@ -7,7 +7,8 @@ from fastbp._config import kernel_path, kernel_paths, set_kernel_path, show_conf
 from fastbp.errors import DivergenceError
 from fastbp.history import History
 from fastbp.mlp import MLP
+from fastbp.persistence import load
 from fastbp.trace import StepTrace, trace_step
 
-__all__ = ["MLP", "History", "DivergenceError", "trace_step", "StepTrace",
+__all__ = ["MLP", "load", "History", "DivergenceError", "trace_step", "StepTrace",
            "show_config", "kernel_path", "kernel_paths", "set_kernel_path"]

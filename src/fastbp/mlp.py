@@ -149,6 +149,19 @@ class MLP:
         return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
                            self.dtype.name, self.bias, self._params.copy()))
 
+    def save(self, path):
+        """Write the model to ``path``, to be read back by ``fastbp.load``.
+
+        The file is a NumPy ``.npz`` archive holding ``params`` and JSON
+        metadata (format in ``fastbp.persistence``), written under exactly
+        the name given. It replaces any earlier file at ``path`` atomically:
+        a failed save leaves that file as it was.
+        """
+        from fastbp import persistence    # it imports this module for MLP
+        # A fit in another thread must not change params while they are written.
+        with self._lock:
+            persistence.save(self, path)
+
     def copy(self):
         """An independent model with the same parameters."""
         return _rebuild(self.layer_sizes, self.activations, self.loss_name,
