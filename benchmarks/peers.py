@@ -63,6 +63,18 @@ def make_data(sizes, n_samples, dtype=np.float64, random_state=0):
     return X, Y
 
 
+def _set_parameters(trainer, sizes, dtype, learning_rate, coefs, intercepts,
+                    update_intercepts, random_state):
+    """The settings both hand-written trainers share; parameters are copied
+    to ``dtype`` (drawn by ``init_params`` when not given)."""
+    if coefs is None:
+        coefs, intercepts = init_params(sizes, dtype, random_state)
+    trainer.coefs = [np.array(W, dtype=dtype) for W in coefs]
+    trainer.intercepts = [np.array(b, dtype=dtype) for b in intercepts]
+    trainer.learning_rate = learning_rate
+    trainer.update_intercepts = update_intercepts
+
+
 class NumpySGD:
     """Per-sample SGD written with NumPy, in place.
 
@@ -88,12 +100,8 @@ class NumpySGD:
 
     def __init__(self, sizes, dtype=np.float64, learning_rate=0.1, coefs=None,
                  intercepts=None, update_intercepts=True, random_state=0):
-        if coefs is None:
-            coefs, intercepts = init_params(sizes, dtype, random_state)
-        self.coefs = [np.array(W, dtype=dtype) for W in coefs]
-        self.intercepts = [np.array(b, dtype=dtype) for b in intercepts]
-        self.learning_rate = learning_rate
-        self.update_intercepts = update_intercepts
+        _set_parameters(self, sizes, dtype, learning_rate, coefs, intercepts,
+                        update_intercepts, random_state)
         # Activations of layers 1.., deltas, delta * learning_rate, sigma' and one
         # weight-shaped scratch per layer: the outer product has to land somewhere.
         self._act = [np.empty(n, dtype) for n in sizes[1:]]
@@ -164,12 +172,8 @@ class TorchSGD:
 
         torch.set_num_threads(1)
         self._torch = torch
-        if coefs is None:
-            coefs, intercepts = init_params(sizes, dtype, random_state)
-        self.coefs = [np.array(W, dtype=dtype) for W in coefs]
-        self.intercepts = [np.array(b, dtype=dtype) for b in intercepts]
-        self.learning_rate = learning_rate
-        self.update_intercepts = update_intercepts
+        _set_parameters(self, sizes, dtype, learning_rate, coefs, intercepts,
+                        update_intercepts, random_state)
         self._W = [torch.from_numpy(W) for W in self.coefs]
         self._b = [torch.from_numpy(b) for b in self.intercepts]
         tdtype = self._W[0].dtype

@@ -10,6 +10,7 @@ import pytest
 
 import fastbp
 from fastbp import reference
+from helpers import flat_gradient
 
 # (layer_sizes, activations, loss, targets, bias, update_biases): 1 to 4
 # weight layers, widths 1 to 40, every activation in a hidden and in an
@@ -116,15 +117,6 @@ def copy_as_reference(core):
         activation=list(core.activations), loss=core.loss_name, dtype="float64")
 
 
-def flat(grad_weights, grad_biases):
-    parts = []
-    for l, G in enumerate(grad_weights):
-        parts.append(np.ravel(np.asarray(G, dtype=np.float64)))
-        if grad_biases is not None:
-            parts.append(np.asarray(grad_biases[l], dtype=np.float64))
-    return np.concatenate(parts)
-
-
 @pytest.mark.parametrize("batch_size", [1, 3, None], ids=["sgd", "batch3", "full"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("sizes, activations, loss, targets, bias, update_biases", NETWORKS)
@@ -162,8 +154,8 @@ def test_fit_matches_reference(kernel_path, sizes, activations, loss, targets, b
                  what="predictions of one sample")
     assert_close(core.loss(X, Y), same.loss(X, Y), **one_pass, what="losses")
     for x, t in zip(X[:3], Y[:3]):
-        assert_close(flat(*core.gradient(x, t)), flat(*same.gradient(x, t)), **one_pass,
-                     what="gradients")
+        assert_close(flat_gradient(*core.gradient(x, t)),
+                     flat_gradient(*same.gradient(x, t)), **one_pass, what="gradients")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

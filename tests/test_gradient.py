@@ -13,6 +13,7 @@ import pytest
 
 import fastbp
 from fastbp import reference
+from helpers import flat_gradient
 
 EPS = 1e-5
 # Central differences err by eps^2/6 |L'''| ~ 1e-11 (truncation) plus
@@ -120,18 +121,8 @@ def problem(activations, loss, targets, bias, seed, dtype=np.float64):
     raise AssertionError("could not draw a problem away from the relu kinks")
 
 
-def flat(grad_weights, grad_biases):
-    """A (grad_weights, grad_biases) pair as one vector in params order."""
-    parts = []
-    for l, G in enumerate(grad_weights):
-        parts.append(np.ravel(np.asarray(G, dtype=np.float64)))
-        if grad_biases is not None:
-            parts.append(np.asarray(grad_biases[l], dtype=np.float64))
-    return np.concatenate(parts)
-
-
 def mean_gradient(net, X, Y):
-    return np.mean([flat(*net.gradient(x, t)) for x, t in zip(X, Y)], axis=0)
+    return np.mean([flat_gradient(*net.gradient(x, t)) for x, t in zip(X, Y)], axis=0)
 
 
 def assert_matches_finite_differences(numeric, analytic):
@@ -205,7 +196,7 @@ def test_float32_gradient_matches_float64(kernel_path, activations, loss, target
     grads = {}
     for dtype in ("float32", "float64"):
         net = fastbp.MLP.from_weights(W, b, activation=activations, loss=loss, dtype=dtype)
-        g = [flat(*net.gradient(x, t)) for x, t in zip(X, Y)]
+        g = [flat_gradient(*net.gradient(x, t)) for x, t in zip(X, Y)]
         assert net.gradient(X[0], Y[0])[0][0].dtype == np.dtype(dtype)
         grads[dtype] = np.array(g)
     # Float32 rounds each operation to 6e-8 relative; a gradient entry is a

@@ -173,7 +173,7 @@ def check_lr(lr, dtype=np.float64, name="lr"):
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
     with np.errstate(over="ignore", under="ignore"):
-        in_dtype = dtype.type(lr) if isinstance(dtype, np.dtype) else np.dtype(dtype).type(lr)
+        in_dtype = np.dtype(dtype).type(lr)
     if not (np.isfinite(in_dtype) and in_dtype > 0):
         raise ValueError(f"{name}={lr!r} is not a positive finite {np.dtype(dtype).name}")
     return float(lr)
