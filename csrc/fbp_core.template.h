@@ -466,74 +466,154 @@ FBP_INLINE int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
     return bad;
 }
 
-/* params -= scale * grad over weights (and biases if update_biases); grad := 0.
- * With `check`, returns nonzero if an updated parameter is not finite. */
-static int FBP_LOCAL(apply_gradient)(const fbp_net *net, T *FBP_RESTRICT params,
-                                     T *FBP_RESTRICT grad, T scale,
-                                     int update_biases, int check)
+#if FBP_DOUBLE
+#define FBP_SQRT sqrt
+#else
+#define FBP_SQRT sqrtf
+#endif
+
+/* One optimizer update of n parameters p from gradient sums g (times
+ * scale: 1 / samples in the batch); s1 and s2 are their blocks of state,
+ * t the number of this update (fbp_optimizer_options says how each works). */
+static void FBP_LOCAL(update_range)(const fbp_optimizer_options *o, T *FBP_RESTRICT p,
+                                    const T *FBP_RESTRICT g, T *FBP_RESTRICT s1,
+                                    T *FBP_RESTRICT s2, ptrdiff_t n, T scale,
+                                    ptrdiff_t t)
 {
+    const T lr = (T)o->lr, wd = (T)o->weight_decay, mom = (T)o->momentum;
+    switch (o->kind) {
+    case FBP_ADAM: {
+        const T b1 = (T)o->beta1, b2 = (T)o->beta2, eps = (T)o->eps;
+        const T step = (T)(o->lr / (1 - pow(o->beta1, (double)t)));
+        const T root = (T)sqrt(1 - pow(o->beta2, (double)t));
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const T d = scale * g[i] + wd * p[i];
+            const T m = b1 * s1[i] + (1 - b1) * d, v = b2 * s2[i] + (1 - b2) * d * d;
+            s1[i] = m;
+            s2[i] = v;
+            p[i] -= step * m / (FBP_SQRT(v) / root + eps);
+        }
+        break;
+    }
+    case FBP_RPROP: {
+        const T up = (T)o->eta_plus, down = (T)o->eta_minus;
+        const T lo = (T)o->step_min, hi = (T)o->step_max;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T d = scale * g[i] + wd * p[i], step = s2[i];
+            const T agree = d * s1[i];
+            if (agree > 0) step = step * up < hi ? step * up : hi;
+            else if (agree < 0) step = step * down > lo ? step * down : lo;
+            d = agree < 0 ? 0 : d;
+            p[i] -= d > 0 ? step : d < 0 ? -step : 0;
+            s1[i] = d;
+            s2[i] = step;
+        }
+        break;
+    }
+    default:
+        if (mom == 0) {
+            for (ptrdiff_t i = 0; i < n; i++) p[i] -= lr * (scale * g[i] + wd * p[i]);
+        } else {
+            const int nesterov = o->nesterov;
+            for (ptrdiff_t i = 0; i < n; i++) {
+                const T d = scale * g[i] + wd * p[i], b = mom * s1[i] + d;
+                s1[i] = b;
+                p[i] -= lr * (nesterov ? d + mom * b : b);
+            }
+        }
+        break;
+    }
+}
+
+/* The update at the end of a batch, layer by layer over weights (and biases
+ * if update_biases), from gradient sums `grad` over `count` samples; grad := 0.
+ * `state` (n_params per block) and t as for update_range. With `check`,
+ * returns nonzero if an updated parameter is not finite. */
+static int FBP_LOCAL(optimizer_step)(const fbp_net *net, const fbp_train_options *opt,
+                                     T *FBP_RESTRICT params, T *FBP_RESTRICT grad,
+                                     T *state, ptrdiff_t count, ptrdiff_t t)
+{
+    const ptrdiff_t L = net->n_layers;
+    const ptrdiff_t n_params = net->b_offsets[L - 1] >= 0
+        ? net->b_offsets[L - 1] + net->sizes[L]
+        : net->w_offsets[L - 1] + net->sizes[L] * net->sizes[L - 1];
     int bad = 0;
-    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+    for (ptrdiff_t l = 0; l < L; l++) {
         const ptrdiff_t n_out = net->sizes[l + 1], n_w = n_out * net->sizes[l];
         const ptrdiff_t n_b = net->b_offsets[l] >= 0 ? n_out : 0;
         /* Biases follow their layer's weights in the buffer (_layout.py). */
-        const ptrdiff_t n = n_w + (update_biases ? n_b : 0);
-        T *FBP_RESTRICT p = params + net->w_offsets[l];
-        T *FBP_RESTRICT g = grad + net->w_offsets[l];
-        for (ptrdiff_t i = 0; i < n; i++) p[i] -= scale * g[i];
-        if (check)
+        const ptrdiff_t n = n_w + (opt->update_biases ? n_b : 0), at = net->w_offsets[l];
+        T *p = params + at;
+        FBP_LOCAL(update_range)(&opt->optim, p, grad + at, state ? state + at : NULL,
+                                state ? state + n_params + at : NULL, n,
+                                (T)1 / (T)count, t);
+        if (opt->check_params)
             for (ptrdiff_t i = 0; i < n; i++) bad |= p[i] - p[i] != 0;
-        memset(g, 0, (size_t)(n_w + n_b) * sizeof(T));
+        memset(grad + at, 0, (size_t)(n_w + n_b) * sizeof(T));
     }
     return bad;
 }
 
-/* One sample: forward, output deltas, backward (and the update when grad is
- * NULL; x_next and first_ready as for backward and forward). Stores the loss
- * in *E; returns nonzero, before any update, if the loss is not finite, or
- * (with opt->check_params) if an update left a parameter that is not. */
-static int FBP_LOCAL(sample_step)(const fbp_net *net, const fbp_train_options *opt,
-                                  T *params, const T *x, const T *t,
+/* One sample: forward, output deltas (times the sample's weight), backward
+ * (and the update when grad is NULL, with step lr; x_next and first_ready as
+ * for backward and forward). Stores the weighted loss in *E; returns nonzero,
+ * before any update, if the loss is not finite, or (with check) if an update
+ * left a parameter that is not. */
+static int FBP_LOCAL(sample_step)(const fbp_net *net, T lr, int update_biases,
+                                  T *params, const T *x, const T *t, T weight,
                                   FBP_LOCAL(work) w, T *grad, const T *x_next,
-                                  int first_ready, double *E)
+                                  int first_ready, int check, double *E)
 {
     const T *o = FBP_LOCAL(forward)(net, params, x, w, first_ready);
     T *d_out = w.delta + (o - w.out);
     *E = FBP_LOCAL(output_deltas)(net, o, t, w.z, d_out);
     if (*E - *E != 0) return 1;
-    return FBP_LOCAL(backward)(net, params, x, w, (T)opt->lr, opt->update_biases,
-                               opt->check_params, grad, x_next);
+    if (weight != 1) {
+        const ptrdiff_t K = net->sizes[net->n_layers];
+        for (ptrdiff_t k = 0; k < K; k++) d_out[k] *= weight;
+        *E *= weight;
+    }
+    return FBP_LOCAL(backward)(net, params, x, w, lr, update_biases, check, grad, x_next);
 }
 
 double FBP_ENTRY(fbp_fit)(const fbp_net *net, const fbp_train_options *opt,
-                          T *params, const T *X, const T *Y, const ptrdiff_t *order,
-                          ptrdiff_t n_samples, T *workspace, T *grad, ptrdiff_t *n_done)
+                          T *params, const T *X, const T *Y, const T *sample_weight,
+                          const ptrdiff_t *order, ptrdiff_t n_samples, T *workspace,
+                          T *grad, T *state, ptrdiff_t *n_updates, ptrdiff_t *n_done)
 {
     const ptrdiff_t n_in = net->sizes[0], K = net->sizes[net->n_layers];
     const ptrdiff_t batch = opt->batch_size > 1 ? opt->batch_size : 1;
+    const fbp_optimizer_options *o = &opt->optim;
+    const int fused = batch == 1 && o->kind == FBP_SGD && o->momentum == 0 &&
+                      o->weight_decay == 0;
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
     double total = 0, E;
     *n_done = 0;
-    if (batch == 1) {
+    if (fused) {
         for (ptrdiff_t s = 0; s < n_samples; s++) {
             const T *x_next = s + 1 < n_samples ? X + order[s + 1] * n_in : NULL;
-            if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
-                                       Y + order[s] * K, w, NULL, x_next, s > 0, &E))
+            const T weight = sample_weight ? sample_weight[order[s]] : 1;
+            if (FBP_LOCAL(sample_step)(net, (T)o->lr, opt->update_biases, params,
+                                       X + order[s] * n_in, Y + order[s] * K, weight,
+                                       w, NULL, x_next, s > 0, opt->check_params, &E))
                 return total;
             total += E * opt->loss_scale;
+            *n_updates += 1;
             *n_done = s + 1;
         }
         return total;
     }
     ptrdiff_t in_batch = opt->batch_done;
     for (ptrdiff_t s = 0; s < n_samples; s++) {
-        if (FBP_LOCAL(sample_step)(net, opt, params, X + order[s] * n_in,
-                                   Y + order[s] * K, w, grad, NULL, 0, &E))
+        const T weight = sample_weight ? sample_weight[order[s]] : 1;
+        if (FBP_LOCAL(sample_step)(net, 0, 0, params, X + order[s] * n_in,
+                                   Y + order[s] * K, weight, w, grad, NULL, 0, 0, &E))
             return total;
         total += E * opt->loss_scale;
         if (++in_batch == batch || (s == n_samples - 1 && opt->finish)) {
-            if (FBP_LOCAL(apply_gradient)(net, params, grad, (T)opt->lr / (T)in_batch,
-                                          opt->update_biases, opt->check_params))
+            *n_updates += 1;
+            if (FBP_LOCAL(optimizer_step)(net, opt, params, grad, state, in_batch,
+                                          *n_updates))
                 return total;
             in_batch = 0;
         }
@@ -571,11 +651,9 @@ double FBP_ENTRY(fbp_gradient)(const fbp_net *net, const T *params, const T *x,
                                const T *t, T *workspace, T *grad)
 {
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
-    fbp_train_options opt = {0};
-    opt.batch_size = 1;
     double E;
     /* With grad given, backward only reads params. */
-    FBP_LOCAL(sample_step)(net, &opt, (T *)params, x, t, w, grad, NULL, 0, &E);
+    FBP_LOCAL(sample_step)(net, 0, 0, (T *)params, x, t, 1, w, grad, NULL, 0, 0, &E);
     return E;
 }
 
@@ -587,3 +665,4 @@ double FBP_ENTRY(fbp_gradient)(const fbp_net *net, const T *params, const T *x,
 #undef EXP_SHIFT
 #undef EXP_BIAS
 #undef EXP_MANT
+#undef FBP_SQRT

@@ -91,13 +91,46 @@ typedef struct {
  * net input. */
 ptrdiff_t fbp_workspace_size(const fbp_net *net);
 
+typedef enum {
+    FBP_SGD = 0,
+    FBP_ADAM = 1,
+    FBP_RPROP = 2
+} fbp_optimizer;
+
+/* How a batch's gradient becomes an update. With g the batch's mean
+ * gradient plus weight_decay * params (torch.optim's L2 decay):
+ *   FBP_SGD    torch.optim.SGD, dampening 0: b := momentum b + g (b starts at
+ *              0, so the first b is g); params -= lr (g + momentum b if
+ *              nesterov, else b). momentum 0 is plain gradient descent.
+ *   FBP_ADAM   torch.optim.Adam: m := beta1 m + (1 - beta1) g,
+ *              v := beta2 v + (1 - beta2) g^2, and with t updates so far
+ *              params -= lr / (1 - beta1^t) m / (sqrt(v / (1 - beta2^t)) + eps).
+ *   FBP_RPROP  iRprop- (torch.optim.Rprop): per parameter a step size that
+ *              grows by eta_plus while g keeps its sign and shrinks by
+ *              eta_minus when it flips (then g counts as 0 for this update),
+ *              clamped to [step_min, step_max]; params -= sign(g) step. */
+typedef struct {
+    int kind;             /* fbp_optimizer */
+    double lr;            /* SGD and Adam (Rprop keeps its steps in state) */
+    double weight_decay;
+    double momentum;
+    int nesterov;
+    double beta1, beta2, eps;
+    double eta_minus, eta_plus, step_min, step_max;
+} fbp_optimizer_options;
+
+/* n_params-long blocks of optimizer state the options need: 1 for SGD with
+ * momentum (b), 2 for Adam (m, then v) and Rprop (the previous g, then the
+ * step sizes), else 0. */
+int fbp_state_blocks(const fbp_optimizer_options *o);
+
 /* How fbp_fit trains. */
 typedef struct {
-    double lr;            /* learning rate */
+    fbp_optimizer_options optim;
     double loss_scale;    /* each sample's loss is summed times this: 1/n
                              makes the sum an epoch's mean, which cannot
                              overflow while every loss is finite */
-    ptrdiff_t batch_size; /* samples per update; 1 is per-sample SGD */
+    ptrdiff_t batch_size; /* samples per update; 1 is per-sample */
     ptrdiff_t batch_done; /* samples of the first batch that earlier calls
                              already added to grad (a batch may span calls) */
     int finish;           /* apply a trailing incomplete batch (at the end of
@@ -109,19 +142,25 @@ typedef struct {
 
 /* Batch loop: batches of opt->batch_size consecutive samples of
  * X[order], the first already opt->batch_done samples along; at the end of
- * each, params -= lr * mean gradient. A batch of 1 is per-sample SGD with the
- * update fused into the backward pass. `grad` (n_params) carries the sums of
- * an unfinished batch between calls and is zero after a finished one.
- * Returns the sum of each sample's loss (times opt->loss_scale) measured
- * before its batch's update.
+ * each, one optimizer update from the batch's mean gradient, each sample's
+ * gradient times its weight sample_weight[order[s]] (all 1 when
+ * sample_weight is NULL). Plain per-sample SGD (no momentum, no decay)
+ * fuses the update into the backward pass and needs no grad; otherwise
+ * `grad` (n_params) carries the sums of an unfinished batch between calls
+ * and is zero after a finished one. `state` holds the optimizer state
+ * (fbp_state_blocks) and *n_updates counts updates (Adam's t); both carry
+ * over between calls.
+ * Returns the sum of each sample's (weighted) loss times opt->loss_scale,
+ * measured before its batch's update.
  * Stops early at a sample whose loss is NaN or infinite (before updating with
  * it), or as opt->check_params says; *n_done tells how many samples were
  * taken in before that (n_samples when none failed). */
 #define FBP_DECLARE_ENTRIES(T, S)                                              \
     typedef double (*fbp_fit_##S##_fn)(                                        \
         const fbp_net *net, const fbp_train_options *opt, T *params,           \
-        const T *X, const T *Y, const ptrdiff_t *order, ptrdiff_t n_samples,   \
-        T *workspace, T *grad, ptrdiff_t *n_done);                             \
+        const T *X, const T *Y, const T *sample_weight,                        \
+        const ptrdiff_t *order, ptrdiff_t n_samples, T *workspace, T *grad,    \
+        T *state, ptrdiff_t *n_updates, ptrdiff_t *n_done);                    \
     /* out[s] := network(X[s]) for n_samples rows. */                          \
     typedef void (*fbp_predict_##S##_fn)(                                      \
         const fbp_net *net, const T *params, const T *X, ptrdiff_t n_samples,  \

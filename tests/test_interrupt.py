@@ -133,9 +133,9 @@ def test_no_compiled_call_is_longer_than_a_block(monkeypatch, batch_size):
     calls = []
     compiled_fit = fastbp.mlp._core.fit
 
-    def counting_fit(top, params, X, Y, order, *args):
+    def counting_fit(top, optimizer, params, X, Y, weight, order, *args):
         calls.append(order.shape[0])
-        return compiled_fit(top, params, X, Y, order, *args)
+        return compiled_fit(top, optimizer, params, X, Y, weight, order, *args)
 
     monkeypatch.setattr(fastbp.mlp._core, "fit", counting_fit)
     rng = np.random.default_rng(0)

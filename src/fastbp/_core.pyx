@@ -22,6 +22,7 @@ LOSSES = {
     "binary_cross_entropy": FBP_BINARY_CROSS_ENTROPY,
     "cross_entropy": FBP_CROSS_ENTROPY,
 }
+OPTIMIZERS = {"sgd": FBP_SGD, "adam": FBP_ADAM, "rprop": FBP_RPROP}
 PATHS = ("baseline", "avx2", "avx512")
 
 # The build of the kernels in use: chosen once at import (by fastbp._cpu),
@@ -84,49 +85,100 @@ cdef class Topology:
         self.workspace_size = fbp_workspace_size(&self.net)
 
 
+cdef class Optimizer:
+    """How fit turns a batch's gradient into an update (the C struct
+    fbp_optimizer_options; its header comment gives the update rules).
+
+    Parameters
+    ----------
+    kind : str, one of OPTIMIZERS
+    lr : float, step size of sgd and adam
+    weight_decay, momentum : float; nesterov : bool (sgd)
+    beta1, beta2, eps : float (adam)
+    eta_minus, eta_plus, step_min, step_max : float (rprop)
+    """
+    cdef fbp_optimizer_options o
+
+    def __cinit__(self, str kind, double lr, double weight_decay=0.0,
+                  double momentum=0.0, bint nesterov=False, double beta1=0.9,
+                  double beta2=0.999, double eps=1e-8, double eta_minus=0.5,
+                  double eta_plus=1.2, double step_min=1e-6, double step_max=50.0):
+        self.o.kind = OPTIMIZERS[kind]
+        self.o.lr = lr
+        self.o.weight_decay = weight_decay
+        self.o.momentum = momentum
+        self.o.nesterov = nesterov
+        self.o.beta1, self.o.beta2, self.o.eps = beta1, beta2, eps
+        self.o.eta_minus, self.o.eta_plus = eta_minus, eta_plus
+        self.o.step_min, self.o.step_max = step_min, step_max
+
+    @property
+    def lr(self):
+        return self.o.lr
+
+    @property
+    def state_blocks(self):
+        """Blocks of n_params values of state that fit needs."""
+        return fbp_state_blocks(&self.o)
+
+    @property
+    def fused(self):
+        """Whether per-sample training updates inside the backward pass
+        (plain SGD), so fit needs no gradient buffer at batch size 1."""
+        return self.o.kind == FBP_SGD and self.o.momentum == 0 and self.o.weight_decay == 0
+
+
 cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
     return &a[0] if a.shape[0] else NULL
 
 
-def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
-        const floating[:, ::1] Y, const Py_ssize_t[::1] order,
-        Py_ssize_t batch_size, Py_ssize_t batch_done, bint finish, double lr,
+def fit(Topology top, Optimizer optimizer, floating[::1] params,
+        const floating[:, ::1] X, const floating[:, ::1] Y,
+        const floating[::1] sample_weight, const Py_ssize_t[::1] order,
+        Py_ssize_t batch_size, Py_ssize_t batch_done, bint finish,
         double loss_scale, bint update_biases, bint check_params,
-        floating[::1] workspace, floating[::1] grad):
+        floating[::1] workspace, floating[::1] grad, floating[::1] state,
+        Py_ssize_t n_updates):
     """Train on the samples ``X[order]`` in place.
 
     Parameters
     ----------
     top : Topology
+    optimizer : Optimizer
     params : float32 or float64 array, shape (n_params,), updated in place
     X : array, shape (n_samples, n_inputs), same dtype
     Y : array, shape (n_samples, n_outputs), same dtype
+    sample_weight : array, shape (n_samples,), or empty for all ones
     order : intp array, shape (n_order,), row indices into X and Y
-    batch_size : int, samples per update (1: per-sample SGD)
+    batch_size : int, samples per update
     batch_done : int, samples of the first batch already summed in ``grad``
         by earlier calls (a batch may span calls)
     finish : bool, apply a trailing incomplete batch (end of an epoch);
         otherwise it stays summed in ``grad`` for the next call
-    lr : float, learning rate
     loss_scale : float, each sample's loss is summed times this (1/n gives
         a mean that cannot overflow)
     update_biases : bool
     check_params : bool, also stop at an update that leaves a parameter NaN
         or infinite (without it only the loss is checked)
     workspace : array, shape (top.workspace_size,)
-    grad : array, shape (n_params,) when batch_size > 1 (zeros, or the sums
-        of an unfinished batch); else any
+    grad : array, shape (n_params,) (zeros, or the sums of an unfinished
+        batch), or empty when ``batch_size`` is 1 and ``optimizer.fused``
+    state : array, shape (optimizer.state_blocks * n_params,), carried
+        between calls (zeros at first; rprop's second block starts at its
+        initial step size)
+    n_updates : int, updates made so far with this state (Adam's t)
 
     Returns
     -------
-    (float, int) : the sum over the samples taken in of each one's loss
-        before its update (times loss_scale), and how many samples were taken in. Fewer than
-        ``len(order)`` means a loss or a parameter became NaN or infinite;
-        ``params`` and ``grad`` may then hold such values.
+    (float, int, int) : the sum over the samples taken in of each one's
+        (weighted) loss before its update, times loss_scale; how many
+        samples were taken in; and n_updates after the call. Fewer samples
+        than ``len(order)`` means a loss or a parameter became NaN or
+        infinite; ``params``, ``grad`` and ``state`` may then hold such values.
     """
     cdef const fbp_kernels *k = _kernels
     cdef fbp_train_options opt
-    opt.lr = lr
+    opt.optim = optimizer.o
     opt.loss_scale = loss_scale
     opt.batch_size = batch_size
     opt.batch_done = batch_done
@@ -136,6 +188,8 @@ def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
     cdef double total
     cdef Py_ssize_t done
     cdef floating *g = _ptr_or_null(grad)
+    cdef floating *st = _ptr_or_null(state)
+    cdef const floating *sw = &sample_weight[0] if sample_weight.shape[0] else NULL
     cdef floating *p = &params[0]
     cdef floating *ws = &workspace[0]
     cdef const floating *x = &X[0, 0]
@@ -144,10 +198,12 @@ def fit(Topology top, floating[::1] params, const floating[:, ::1] X,
     cdef const Py_ssize_t *o = &order[0]
     with nogil:
         if floating is float:
-            total = k.fit_f32(&top.net, &opt, p, x, y, o, n, ws, g, &done)
+            total = k.fit_f32(&top.net, &opt, p, x, y, sw, o, n, ws, g, st,
+                              &n_updates, &done)
         else:
-            total = k.fit_f64(&top.net, &opt, p, x, y, o, n, ws, g, &done)
-    return total, done
+            total = k.fit_f64(&top.net, &opt, p, x, y, sw, o, n, ws, g, st,
+                              &n_updates, &done)
+    return total, done, n_updates
 
 
 def predict(Topology top, const floating[::1] params, const floating[:, ::1] X,

@@ -24,8 +24,24 @@ cdef extern from "fbp_kernels.h" nogil:
 
     Py_ssize_t fbp_workspace_size(const fbp_net *net)
 
-    ctypedef struct fbp_train_options:
+    ctypedef enum fbp_optimizer:
+        FBP_SGD
+        FBP_ADAM
+        FBP_RPROP
+
+    ctypedef struct fbp_optimizer_options:
+        int kind
         double lr
+        double weight_decay
+        double momentum
+        int nesterov
+        double beta1, beta2, eps
+        double eta_minus, eta_plus, step_min, step_max
+
+    int fbp_state_blocks(const fbp_optimizer_options *o)
+
+    ctypedef struct fbp_train_options:
+        fbp_optimizer_options optim
         double loss_scale
         Py_ssize_t batch_size
         Py_ssize_t batch_done
@@ -35,12 +51,14 @@ cdef extern from "fbp_kernels.h" nogil:
 
     ctypedef double (*fbp_fit_f32_fn)(
         const fbp_net *net, const fbp_train_options *opt, float *params,
-        const float *X, const float *Y, const Py_ssize_t *order,
-        Py_ssize_t n_samples, float *workspace, float *grad, Py_ssize_t *n_done)
+        const float *X, const float *Y, const float *sample_weight,
+        const Py_ssize_t *order, Py_ssize_t n_samples, float *workspace,
+        float *grad, float *state, Py_ssize_t *n_updates, Py_ssize_t *n_done)
     ctypedef double (*fbp_fit_f64_fn)(
         const fbp_net *net, const fbp_train_options *opt, double *params,
-        const double *X, const double *Y, const Py_ssize_t *order,
-        Py_ssize_t n_samples, double *workspace, double *grad, Py_ssize_t *n_done)
+        const double *X, const double *Y, const double *sample_weight,
+        const Py_ssize_t *order, Py_ssize_t n_samples, double *workspace,
+        double *grad, double *state, Py_ssize_t *n_updates, Py_ssize_t *n_done)
     ctypedef void (*fbp_predict_f32_fn)(
         const fbp_net *net, const float *params, const float *X,
         Py_ssize_t n_samples, float *out, float *workspace)

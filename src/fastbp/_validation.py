@@ -247,3 +247,41 @@ def check_weights(weights, biases, dtype):
                                  f"got {b[l].shape}")
             _check_finite(b[l], f"biases[{l}]")
     return W, b, dtype
+
+
+def check_real(value, name, low=None, high=None, low_open=False, high_open=False):
+    """A finite float within [low, high] (an end excluded when *_open)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not np.isfinite(value) or too_low or too_high:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        bounds = " and ".join(b for b in (lo, hi) if b) or "finite"
+        raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}")
+    return value
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def as_sample_weight(weights, n_samples, dtype):
+    """None, or one finite non-negative weight per sample, not all zero."""
+    if weights is None:
+        return None
+    w = as_numeric(weights, "sample_weight")
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), one weight per "
+                         f"sample, got shape {w.shape}")
+    w = _cast(w, dtype)
+    _check_finite(w, "sample_weight")
+    if (w < 0).any():
+        raise ValueError("sample_weight must be non-negative")
+    if not w.any():
+        raise ValueError("sample_weight is zero for every sample")
+    return w

@@ -6,11 +6,11 @@ reached through fastbp._core.
 """
 import math
 import threading
-import time
 
 import numpy as np
 
 from fastbp import _core
+from fastbp import _training as training
 from fastbp import _validation as check
 from fastbp._layout import make_layout, views
 from fastbp._random import epoch_orders, initial_weights
@@ -124,6 +124,8 @@ class MLP:
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
         self._first = np.zeros(1, np.intp)
+        self._plain_sgd = _OptimizerState(None, np.empty(0, dtype))
+        self._state = None
         self.history = None
         # One call at a time per model: fit, train_step and predict from two
         # threads are serialised rather than racing on params and workspace.
@@ -240,12 +242,18 @@ class MLP:
         lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
         with self._lock:
-            loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._first, 1, 0,
-                                   True, lr, 1.0, update_biases, self._no_grad, "the step")
+            loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._no_grad,
+                                   self._first, 1, 0, True, _core.Optimizer("sgd", lr), 1.0,
+                                   update_biases, self._no_grad, self._plain_sgd, "the step")
         return loss
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
-            update_biases=True):
+            update_biases=True, *, optimizer="sgd", momentum=0.0, nesterov=False,
+            betas=(0.9, 0.999), eps=1e-8, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0),
+            weight_decay=0.0, schedule="constant", power_t=0.5, step_every=10,
+            gamma=0.5, sample_weight=None, validation_data=None,
+            validation_fraction=None, patience=None, tol=0.0, restore_best=False,
+            target_loss=None, warm_start=False, progress=False, verbose=False):
         """Train by gradient descent on the samples.
 
         Parameters
@@ -253,16 +261,63 @@ class MLP:
         X : array-like, shape (n_samples, n_inputs)
         Y : array-like, shape (n_samples, n_outputs), or (n_samples,) for one output
         epochs : int, default 1
+            The most epochs to train (the stopping rules may end sooner).
         lr : float, default 0.1
+            Learning rate; rprop's initial step size.
         batch_size : int or None, default 1
-            1 is per-sample SGD (incremental backprop); k updates with the
-            mean gradient of k consecutive samples (the last batch may be
+            1 is per-sample training (incremental backprop); k updates with
+            the mean gradient of k consecutive samples (the last batch may be
             smaller); None, or more than n_samples, is full-batch descent.
         shuffle : bool, default True
             Draw a new sample order each epoch from
             ``numpy.random.default_rng(seed)``; False keeps the given order.
         seed : int, optional
         update_biases : bool, default True
+
+        Other Parameters
+        ----------------
+        optimizer : {"sgd", "adam", "rprop"}, default "sgd"
+            With g the batch's mean gradient plus ``weight_decay * params``:
+            "sgd" is ``torch.optim.SGD`` (``momentum``, ``nesterov``; no
+            dampening), "adam" is ``torch.optim.Adam`` (``betas``, ``eps``),
+            "rprop" is iRprop- as ``torch.optim.Rprop`` (``etas`` = (eta_minus,
+            eta_plus), ``step_sizes`` = (min, max), initial step ``lr``;
+            full-batch only). The exact rules are in csrc/fbp_kernels.h.
+        momentum, nesterov, betas, eps, etas, step_sizes, weight_decay
+            As above; weight_decay applies to biases too, as in torch.optim.
+        schedule : {"constant", "invscaling", "step"}, default "constant"
+            Learning rate of epoch e (from 0): lr, lr / (e + 1)^power_t, or
+            lr * gamma^(e // step_every).
+        power_t : float, default 0.5
+        step_every : int, default 10
+        gamma : float in (0, 1], default 0.5
+        sample_weight : array-like, shape (n_samples,), optional
+            Each sample's gradient (and loss) is multiplied by its weight;
+            a batch still averages over its number of samples.
+        validation_data : (X_val, Y_val), optional
+            Measured after each epoch into ``History.val_loss``.
+        validation_fraction : float in (0, 1), optional
+            Hold out this share of the samples (drawn with ``seed``) as
+            validation data instead.
+        patience : int, optional
+            Early stopping: stop after this many epochs in a row without
+            the monitored loss (validation loss if any, else training loss)
+            falling more than ``tol`` below its best.
+        tol : float, default 0.0
+        restore_best : bool, default False
+            At the end, go back to the parameters of the epoch with the best
+            monitored loss (``History.best_epoch``).
+        target_loss : float, optional
+            Stop once an epoch's training loss is below this.
+        warm_start : bool, default False
+            Continue the optimizer state (momentum, Adam moments and step
+            count, Rprop step sizes) and the schedule's epoch count of the
+            previous ``fit`` with the same optimizer, so that training in
+            several calls equals training in one.
+        progress : bool, default False
+            Show a progress bar (tqdm when installed).
+        verbose : bool, default False
+            Print one line per epoch.
 
         Returns
         -------
@@ -272,7 +327,8 @@ class MLP:
         ------
         DivergenceError
             If a loss or a parameter becomes NaN or infinite. The model keeps
-            the parameters it had before the block of samples that diverged.
+            the parameters (and optimizer state) it had before the block of
+            samples that diverged.
 
         Notes
         -----
@@ -281,51 +337,82 @@ class MLP:
         that completed, and the parameters are those of the last completed
         block of samples (a few milliseconds of work).
         """
-        X, Y = self._samples(X, Y)
-        n_samples = X.shape[0]
+        data = training.prepare_data(self._samples, self.dtype, X, Y, sample_weight,
+                                     validation_data, validation_fraction, seed)
+        n_samples = data.X.shape[0]
         epochs = check.check_positive_int(epochs, "epochs")
-        lr = check.check_lr(lr, self.dtype)
         batch = check.check_batch_size(batch_size, n_samples)
+        settings = training.check_settings(
+            self.dtype, batch, n_samples, lr=lr, optimizer=optimizer, momentum=momentum,
+            nesterov=nesterov, betas=betas, eps=eps, etas=etas, step_sizes=step_sizes,
+            weight_decay=weight_decay, schedule=schedule, power_t=power_t,
+            step_every=step_every, gamma=gamma, patience=patience, tol=tol,
+            restore_best=restore_best, target_loss=target_loss, warm_start=warm_start,
+            progress=progress, verbose=verbose)
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
-        grad = np.zeros_like(self._params) if batch > 1 else self._no_grad
+        state = self._optimizer_state(settings)
+        grad = (self._no_grad if batch == 1 and _optimizer(settings, settings.lr).fused
+                else np.zeros_like(self._params))
+        weight = self._no_grad if data.weight is None else data.weight
         # About BLOCK_WORK multiply-adds per block: whole batches when they
         # fit, else a batch spans blocks (its sums carried over in grad).
         block = max(1, BLOCK_WORK // self._params.size)
         block = batch * (block // batch) if batch <= block else block
+
+        def run_epoch(epoch, lr):
+            optimizer = _optimizer(settings, lr)
+            order, mean = next(orders), 0.0
+            for start in range(0, n_samples, block):
+                mean += self._run_block(data.X, data.Y, weight, order[start:start + block],
+                                        batch, start % batch,
+                                        start + block >= n_samples, optimizer,
+                                        1.0 / n_samples, update_biases, grad, state,
+                                        f"epoch {epoch}")
+            state.epochs += 1
+            return mean
+
         # Kept on the model as it grows, so that after an interrupt (Ctrl-C
         # lands between two compiled blocks, a few ms apart) or a divergence
         # the epochs completed so far are still at hand.
         self.history = history = History()
-        start_time = time.perf_counter()
-        try:
-            with self._lock:
-                for epoch, order in enumerate(orders, 1):
-                    mean = 0.0
-                    for start in range(0, n_samples, block):
-                        mean += self._run_block(X, Y, order[start:start + block], batch,
-                                                start % batch, start + block >= n_samples,
-                                                lr, 1.0 / n_samples, update_biases, grad,
-                                                f"epoch {epoch}")
-                    history.loss.append(mean)
-        finally:
-            history.wall_time = time.perf_counter() - start_time
-        return history
+        with self._lock:
+            return training.run_epochs(
+                history, settings, epochs, state.epochs, n_samples, run_epoch,
+                None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
+                self._params.copy, self._set_params)
 
-    def _run_block(self, X, Y, order, batch, batch_done, finish, lr, loss_scale,
-                   update_biases, grad, where):
+    def _optimizer_state(self, settings):
+        """The optimizer state to train with: the previous fit's if
+        warm_start asks for it and it matches, else a fresh one."""
+        previous = self._state
+        if settings.warm_start and previous is not None and previous.key == settings.state_key():
+            return previous
+        self._state = _OptimizerState.fresh(settings, self._params.size, self.dtype)
+        return self._state
+
+    def _set_params(self, values):
+        self._params[...] = values
+
+    def _run_block(self, X, Y, weight, order, batch, batch_done, finish, optimizer,
+                   loss_scale, update_biases, grad, state, where):
         """One compiled call (``finish``: the last of an epoch); returns its
-        loss sum times loss_scale. On divergence, restores params and raises.
-        A lone sample is checked weight by weight in C; longer blocks once at
-        the end, where a pass over params is cheap."""
+        loss sum times loss_scale. On divergence, restores params and the
+        optimizer state, and raises. A lone sample is checked weight by
+        weight in C; longer blocks once at the end, where a pass over params
+        is cheap."""
         np.copyto(self._snapshot, self._params)
+        saved = state.save()
         single = order.shape[0] == 1
-        total, done = _core.fit(self._top, self._params, X, Y, order, batch, batch_done,
-                                finish, lr, loss_scale, update_biases, single,
-                                self._workspace, grad)
+        total, done, n_updates = _core.fit(
+            self._top, optimizer, self._params, X, Y, weight, order, batch, batch_done,
+            finish, loss_scale, update_biases, single, self._workspace, grad,
+            state.values, state.n_updates)
         if done < order.shape[0] or not (single or np.isfinite(self._params).all()):
-            self._restore(grad, where, lr)
+            state.restore(saved)
+            self._restore(grad, where, optimizer.lr)
+        state.n_updates = n_updates
         return total
 
     def _restore(self, grad, where, lr):
@@ -336,6 +423,40 @@ class MLP:
             f"training diverged in {where}: a loss or a parameter became NaN or "
             f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
             "the parameters it had before that block of samples.")
+
+
+def _optimizer(settings, lr):
+    """The compiled core's view of the settings' optimizer, at rate lr."""
+    return _core.Optimizer(settings.optimizer, lr, settings.weight_decay, settings.momentum,
+                           settings.nesterov, *settings.betas, settings.eps, *settings.etas,
+                           *settings.step_sizes)
+
+
+class _OptimizerState:
+    """What an optimizer carries from update to update, in a flat buffer
+    beside params (``_core.Optimizer.state_blocks`` blocks of n_params
+    values), with the number of updates made (Adam's t) and of epochs
+    trained (the schedule's position)."""
+
+    def __init__(self, key, values):
+        self.key = key
+        self.values = values
+        self.n_updates = 0
+        self.epochs = 0
+
+    @classmethod
+    def fresh(cls, settings, n_params, dtype):
+        blocks = _optimizer(settings, settings.lr).state_blocks
+        values = np.zeros(blocks * n_params, dtype)
+        if settings.optimizer == "rprop":
+            values[n_params:] = settings.lr      # the initial step sizes
+        return cls(settings.state_key(), values)
+
+    def save(self):
+        return self.values.copy(), self.n_updates
+
+    def restore(self, saved):
+        self.values[...], self.n_updates = saved
 
 
 def _rebuild(sizes, activations, loss, dtype, bias, params):
