@@ -254,9 +254,9 @@ class TrackedReference(reference.MLP):
         self._note(max(magnitude(grads[0]), magnitude(grads[1])))
         return grads
 
-    def _apply_mean(self, grads, scale, update_biases):
-        self._note(scale * max(magnitude(grads[0]), magnitude(grads[1])))
-        super()._apply_mean(grads, scale, update_biases)
+    def _optimizer_update(self, grads, count, *args):
+        self._note(max(magnitude(grads[0]), magnitude(grads[1])) / count)
+        super()._optimizer_update(grads, count, *args)
         self._note(magnitude(self.params))
 
 
@@ -334,8 +334,8 @@ class NoisyReference(reference.MLP):
         super()._update(inputs, deltas, lr, update_biases)
         self._jiggle_params()
 
-    def _apply_mean(self, grads, scale, update_biases):
-        super()._apply_mean(grads, scale, update_biases)
+    def _optimizer_update(self, *args):
+        super()._optimizer_update(*args)
         self._jiggle_params()
 
 

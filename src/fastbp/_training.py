@@ -57,11 +57,14 @@ def _pair(value, name, check_one):
     return tuple(check_one(v, f"{name}[{i}]") for i, v in enumerate(value))
 
 
-def check_settings(dtype, batch, n_samples, *, lr, optimizer, momentum, nesterov, betas,
-                   eps, etas, step_sizes, weight_decay, schedule, power_t, step_every,
-                   gamma, patience, tol, restore_best, target_loss, warm_start, progress,
-                   verbose):
-    """Settings from fit's arguments, or the error naming the first bad one."""
+def check_settings(dtype, batch, n_samples, *, lr, optimizer="sgd", momentum=0.0,
+                   nesterov=False, betas=(0.9, 0.999), eps=1e-8, etas=(0.5, 1.2),
+                   step_sizes=(1e-6, 50.0), weight_decay=0.0, schedule="constant",
+                   power_t=0.5, step_every=10, gamma=0.5, patience=None, tol=0.0,
+                   restore_best=False, target_loss=None, warm_start=False, progress=False,
+                   verbose=False):
+    """Settings from fit's arguments, or the error naming the first bad one.
+    The defaults are MLP.fit's (the reference passes only what it is given)."""
     optimizer = check.check_choice(optimizer, "optimizer", OPTIMIZERS)
     if optimizer == "rprop" and batch < n_samples:
         raise ValueError("optimizer 'rprop' is full-batch only (iRprop- follows the sign "
@@ -184,8 +187,7 @@ def run_epochs(history, settings, epochs, first_epoch, n_samples, run_epoch,
     after it; History, progress and stopping rules are kept up to date.
     ``first_epoch`` counts the epochs already trained (the schedule goes on)."""
     from fastbp._progress import make_reporter
-    reporter = (make_reporter(epochs, n_samples, settings.progress, settings.verbose)
-                if settings.progress or settings.verbose else None)
+    reporter = make_reporter(epochs, n_samples, settings.progress, settings.verbose)
     stopping = Stopping(settings, get_params)
     start = time.perf_counter()
     try:

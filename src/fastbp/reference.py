@@ -24,10 +24,12 @@ precision whatever ``dtype`` says; a float32 model starts from float32 values.
 NumPy is used only to read inputs and for the random numbers shared with
 ``fastbp.MLP`` (initial weights, sample order), never in the arithmetic.
 """
+import copy
 import math
 
 import numpy as np
 
+from fastbp import _training as training
 from fastbp import _validation as check
 from fastbp._random import epoch_orders, initial_weights
 from fastbp.errors import DivergenceError
@@ -224,9 +226,13 @@ class MLP:
 
     # -- the public API --------------------------------------------------------
 
-    def _inputs(self, X, Y):
+    def _arrays(self, X, Y):
         X = check.as_matrix(X, "X", self.layer_sizes[0], self.dtype, "features")
-        Y = check.as_targets(Y, X.shape[0], self.layer_sizes[-1], self.dtype, self.loss_name)
+        return X, check.as_targets(Y, X.shape[0], self.layer_sizes[-1], self.dtype,
+                                   self.loss_name)
+
+    def _inputs(self, X, Y):
+        X, Y = self._arrays(X, Y)
         return X.astype(float).tolist(), Y.astype(float).tolist()
 
     def _sample(self, x, t):
@@ -263,7 +269,7 @@ class MLP:
         x, t = self._sample(x, t)
         lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
-        saved = self._copy_params()
+        saved = (self._copy_params(), None)
         E, inputs, deltas = self._deltas(x, t)
         if not math.isfinite(E):
             raise DivergenceError(f"the loss became NaN or infinite with lr={lr}")
@@ -272,47 +278,76 @@ class MLP:
         return E
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
-            update_biases=True):
-        """As ``fastbp.MLP.fit``. On divergence the parameters from the start of
-        the epoch are restored before DivergenceError is raised."""
-        X, Y = self._inputs(X, Y)
+            update_biases=True, sample_weight=None, validation_data=None,
+            validation_fraction=None, **options):
+        """As ``fastbp.MLP.fit``, with the same keyword options. On
+        divergence the parameters and optimizer state from the start of the
+        epoch are restored before DivergenceError is raised."""
+        data = training.prepare_data(self._arrays, self.dtype, X, Y, sample_weight,
+                                     validation_data, validation_fraction, seed)
+        n = data.X.shape[0]
         epochs = check.check_positive_int(epochs, "epochs")
-        lr = check.check_lr(lr, self.dtype)
-        batch = check.check_batch_size(batch_size, len(X))
+        batch = check.check_batch_size(batch_size, n)
+        settings = training.check_settings(self.dtype, batch, n, lr=lr, **options)
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
-        orders = epoch_orders(len(X), epochs, shuffle, check.check_seed(seed))
-        self.history = history = History()
-        for epoch, order in enumerate(orders, 1):
-            saved = self._copy_params()
-            total = 0.0
-            for start in range(0, len(X), batch):
-                rows = [int(s) for s in order[start:start + batch]]
-                total += self._batch_step(rows, X, Y, lr, update_biases, saved,
-                                          f"epoch {epoch} with lr={lr}")
-            self._check_finite(saved, f"epoch {epoch} with lr={lr}")
-            history.loss.append(total)
-        return history
+        X, Y = data.X.astype(float).tolist(), data.Y.astype(float).tolist()
+        weights = [1.0] * n if data.weight is None else data.weight.astype(float).tolist()
+        orders = epoch_orders(n, epochs, shuffle, check.check_seed(seed))
+        state = self._optimizer_state(settings)
 
-    def _batch_step(self, rows, X, Y, lr, update_biases, saved, where):
+        def run_epoch(epoch, lr):
+            order = [int(s) for s in next(orders)]
+            saved = (self._copy_params(), state.copy())
+            where = f"epoch {epoch} with lr={lr}"
+            total = 0.0
+            for start in range(0, n, batch):
+                total += self._batch_step(order[start:start + batch], X, Y, weights, settings,
+                                          lr, update_biases, state, saved, where)
+            self._check_finite(saved, where)
+            state.epochs += 1
+            return total
+
+        val = None
+        if data.X_val is not None:
+            val = lambda: self.loss(data.X_val, data.Y_val)  # noqa: E731
+        self.history = history = History()
+        return training.run_epochs(history, settings, epochs, state.epochs, n, run_epoch,
+                                   val, lambda: self.params, self._set_params)
+
+    def _optimizer_state(self, settings):
+        """The previous fit's optimizer state if warm_start asks for it and it
+        matches, else a fresh one (zeros; rprop's step sizes start at lr)."""
+        previous = getattr(self, "_state", None)
+        if settings.warm_start and previous is not None and previous.key == settings.state_key():
+            return previous
+        self._state = OptimizerState(settings.state_key(), len(self.params), settings.lr)
+        return self._state
+
+    def _batch_step(self, rows, X, Y, weights, settings, lr, update_biases, state, saved,
+                    where):
         """One update from the samples ``rows``; returns the sum of their
-        losses before it, each divided by the number of samples (so an epoch
-        adds up to its mean, which cannot overflow). A loss that is not
-        finite restores ``saved``."""
+        losses (times their weights) before it, each divided by the number
+        of samples (so an epoch adds up to its mean, which cannot overflow).
+        A loss that is not finite restores ``saved``."""
         scale = 1.0 / len(X)
+        plain = settings.optimizer == "sgd" and not settings.momentum and not settings.weight_decay
         total, grads = 0.0, None
         for r in rows:
             E, inputs, deltas = self._deltas(X[r], Y[r])
             if not math.isfinite(E):
-                self.weights, self.biases = saved
+                self._restore(saved)
                 raise DivergenceError(f"training diverged in {where}: the loss became "
                                       "NaN or infinite; try a smaller learning rate")
-            total += E * scale
-            if len(rows) == 1:          # per-sample SGD
+            w = weights[r]
+            deltas = [[w * d for d in layer] for layer in deltas]   # dE/dnet of w E
+            total += w * E * scale
+            if len(rows) == 1 and plain:    # per-sample SGD, as the textbooks do it
                 self._update(inputs, deltas, lr, update_biases)
-                return E * scale
+                return w * E * scale
             grads = self._accumulate(grads, inputs, deltas)
-        self._apply_mean(grads, lr / len(rows), update_biases)
+        state.t += 1
+        self._optimizer_update(grads, len(rows), settings, lr, update_biases, state)
         return total
 
     def _accumulate(self, grads, inputs, deltas):
@@ -328,14 +363,51 @@ class MLP:
                 grads[1][l][j] += d
         return grads
 
-    def _apply_mean(self, grads, scale, update_biases):
-        """w -= (lr / batch) * sum of dE/dw, likewise b."""
+    def _optimizer_update(self, grads, count, settings, lr, update_biases, state):
+        """params -= step(g) for each trainable parameter, g its mean gradient
+        over the batch plus weight_decay * param (the steps are below)."""
+        step = STEPS[settings.optimizer]
+        params = self.params
+        sums = self._flat(grads)
+        for i in self._trainable(update_biases):
+            g = sums[i] / count + settings.weight_decay * params[i]
+            params[i] -= step(g, i, state, settings, lr)
+        self._set_params(params)
+
+    # -- the flat view of the parameters (fastbp.MLP.params' order) ------------
+
+    def _flat(self, grads):
+        """Gradient sums (per weight, per bias) in the order of ``params``."""
+        flat = []
+        for l, G in enumerate(grads[0]):
+            for row in G:
+                flat.extend(row)
+            if self.biases is not None:
+                flat.extend(grads[1][l])
+        return flat
+
+    def _trainable(self, update_biases):
+        """Indices into ``params`` that an update changes."""
+        at = 0
+        for W in self.weights:
+            n_w = len(W) * len(W[0])
+            yield from range(at, at + n_w)
+            at += n_w
+            if self.biases is not None:
+                if update_biases:
+                    yield from range(at, at + len(W))
+                at += len(W)
+
+    def _set_params(self, flat):
+        flat = list(flat)
+        at = 0
         for l, W in enumerate(self.weights):
-            for j, row in enumerate(W):
-                for i in range(len(row)):
-                    row[i] -= scale * grads[0][l][j][i]
-                if update_biases and self.biases is not None:
-                    self.biases[l][j] -= scale * grads[1][l][j]
+            for row in W:
+                row[:] = flat[at:at + len(row)]
+                at += len(row)
+            if self.biases is not None:
+                self.biases[l][:] = flat[at:at + len(W)]
+                at += len(W)
 
     # -- keeping the model whole ----------------------------------------------
 
@@ -343,9 +415,69 @@ class MLP:
         return ([[list(row) for row in W] for W in self.weights],
                 [list(b) for b in self.biases] if self.biases is not None else None)
 
+    def _restore(self, saved):
+        """Back to (params, optimizer state) as saved at the start of an epoch."""
+        (self.weights, self.biases), state = saved
+        if state is not None:
+            self._state = state
+
     def _check_finite(self, saved, where):
         if all(math.isfinite(p) for p in self.params):
             return
-        self.weights, self.biases = saved
+        self._restore(saved)
         raise DivergenceError(f"training diverged in {where}: a loss or a parameter "
                               "became NaN or infinite; try a smaller learning rate")
+
+
+# -- optimizers: the step each takes for parameter i with gradient g ----------
+
+class OptimizerState:
+    """Per parameter: momentum buffer b, Adam's moments m and v, Rprop's
+    previous gradient and step size; and t, the updates made so far."""
+
+    def __init__(self, key, n, initial_step):
+        self.key = key
+        self.b, self.m, self.v, self.prev = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+        self.step = [initial_step] * n
+        self.t = 0
+        self.epochs = 0
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+
+def sgd_step(g, i, state, s, lr):
+    """torch.optim.SGD: b = momentum b + g; step lr (g + momentum b) with
+    Nesterov, lr b without, lr g without momentum."""
+    if not s.momentum:
+        return lr * g
+    state.b[i] = s.momentum * state.b[i] + g
+    return lr * (g + s.momentum * state.b[i] if s.nesterov else state.b[i])
+
+
+def adam_step(g, i, state, s, lr):
+    """torch.optim.Adam: moments m and v, corrected for their start at 0."""
+    beta1, beta2 = s.betas
+    state.m[i] = beta1 * state.m[i] + (1 - beta1) * g
+    state.v[i] = beta2 * state.v[i] + (1 - beta2) * g * g
+    m_hat_scale = lr / (1 - beta1 ** state.t)
+    v_hat_root = math.sqrt(state.v[i]) / math.sqrt(1 - beta2 ** state.t)
+    return m_hat_scale * state.m[i] / (v_hat_root + s.eps)
+
+
+def rprop_step(g, i, state, s, lr):
+    """iRprop-: a step size per parameter, grown while the gradient keeps its
+    sign, shrunk when it flips (and that gradient then counts as 0)."""
+    eta_minus, eta_plus = s.etas
+    low, high = s.step_sizes
+    agree = g * state.prev[i]
+    if agree > 0:
+        state.step[i] = min(state.step[i] * eta_plus, high)
+    elif agree < 0:
+        state.step[i] = max(state.step[i] * eta_minus, low)
+        g = 0.0
+    state.prev[i] = g
+    return math.copysign(state.step[i], g) if g != 0 else 0.0
+
+
+STEPS = {"sgd": sgd_step, "adam": adam_step, "rprop": rprop_step}
