@@ -13,8 +13,8 @@ exception, see ``test_sgd_fann``. ``extra_info`` holds ``ns_per_sample``,
 Every round trains a fresh model (``pedantic`` with a ``setup``, not timed)
 on data made once per shape. After timing, each result is checked: fastbp's
 epoch must lower the loss, NumPy and PyTorch must end where fastbp ends on
-the same samples. ``python benchmarks/compare.py`` prints the same comparison
-as one table, interleaving the implementations and taking medians.
+the same samples. ``fastbp bench`` prints the same comparison as one table,
+interleaving the implementations and taking medians.
 
 NumPy and PyTorch get one thread, as fastbp and FANN use one. The BLAS thread
 count can only be set before NumPy loads OpenBLAS: run this file on its own
@@ -35,8 +35,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import fastbp  # noqa: E402
-from peers import (build_fann_harness, fann_ns_per_sample, init_params,  # noqa: E402
-                   make_data, make_numpy, make_torch)
+from fastbp.bench.peers import (PeerUnavailable, build_fann_harness,  # noqa: E402
+                                fann_ns_per_sample, init_params, make_data, make_numpy,
+                                make_torch)
 
 LR = 0.1
 
@@ -54,7 +55,7 @@ ROUNDS = {"fastbp": 30, "numpy": 7, "torch": 7, "fann": 5}
 
 # Peers against fastbp after the same samples: float64 differs only by the
 # order of summation inside BLAS; float32 by rounding, which drifts over an
-# epoch (compare.py measured max |diff| 3e-7 with weights of order 0.1).
+# epoch (fastbp bench measured max |diff| 3e-7 with weights of order 0.1).
 RTOL = {"float64": 1e-9, "float32": 1e-4}
 ATOL = {"float64": 1e-12, "float32": 1e-5}
 
@@ -176,12 +177,14 @@ def test_sgd_fann(benchmark, name, dtype):
     epoch for the larger shapes, mostly start-up for 2-2-2. The harness also
     times the epoch alone, inside the process, with clock_gettime around the
     fann_train loop; that figure goes to extra_info["ns_per_sample"] (median
-    over rounds) and is what fastbp_speedup and compare.py use. FANN starts
+    over rounds) and is what fastbp_speedup and ``fastbp bench`` use. FANN starts
     from its own weights in [-0.1, 0.1] and its own data; the cost of a
     sample does not depend on the values.
     """
-    if build_fann_harness(dtype) is None:      # compiled here, not in a timed round
-        pytest.skip("libfann-dev or gcc not installed")
+    try:
+        build_fann_harness(dtype)       # compiled here, not in a timed round
+    except PeerUnavailable as e:
+        pytest.skip(str(e))
     sizes, n_samples = SHAPES[name]
     per_sample = []
 

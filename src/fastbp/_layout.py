@@ -6,8 +6,6 @@ core (csrc/fbp_core.template.h) relies on that order. ``weights`` and
 """
 from typing import NamedTuple
 
-import numpy as np
-
 
 class Layout(NamedTuple):
     sizes: tuple        # units per layer, inputs first

@@ -1,6 +1,7 @@
 """The main job, ``python -m fastbp demo``: fastbp's worked examples, an XOR
 network learning, and the compiled core's speed beside the reference."""
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,18 +12,54 @@ XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0], dtype=float)
 
 
+@dataclass
+class Example:
+    """A network, one sample and the step's settings, as ``trace`` runs them."""
+    title: str
+    weights: list
+    biases: list
+    activation: str
+    x: list
+    t: list
+    lr: float
+    update_biases: bool
+    output_activation: str = None
+    loss: str = "squared_error"
+
+
+# The worked examples of the classic tutorials (README); example 1 and 2 are
+# also the first two parts of the demo, example 3 the first case of
+# tests/test_worked_examples.py's closed-form checks.
+EXAMPLES = {
+    1: Example("Worked example 1: 2-2-2 sigmoid network, learning rate 0.5, biases fixed",
+               [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
+               [[0.35, 0.35], [0.60, 0.60]], "sigmoid", [0.05, 0.10], [0.01, 0.99], 0.5,
+               False),
+    2: Example("Worked example 2: the XOR network's first step, identity units, every "
+               "weight 1, learning rate 0.1",
+               [[[1.0, 1.0]] * 3, [[1.0, 1.0, 1.0]]], [[1.0] * 3, [1.0]], "identity",
+               [0.0, 0.0], [0.0], 0.1, True),
+    3: Example("Worked example 3: 1-1-1 sigmoid chain without biases, learning rate 0.7",
+               [[[0.5]], [[0.5]]], None, "sigmoid", [1.0], [0.0], 0.7, True),
+}
+
+
+def trace_example(number):
+    """One step of worked example ``number``, traced (a StepTrace)."""
+    e = EXAMPLES[number]
+    net = fastbp.MLP.from_weights(e.weights, e.biases, activation=e.activation,
+                                  output_activation=e.output_activation, loss=e.loss)
+    return fastbp.trace_step(net, e.x, e.t, lr=e.lr, update_biases=e.update_biases)
+
+
 def worked_example():
     """Worked example 1: 2-2-2 sigmoid network, one step with lr 0.5, biases fixed."""
-    net = fastbp.MLP.from_weights([[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
-                                  [[0.35, 0.35], [0.60, 0.60]])
-    return fastbp.trace_step(net, [0.05, 0.10], [0.01, 0.99], lr=0.5, update_biases=False)
+    return trace_example(1)
 
 
 def xor_first_step():
     """Worked example 2: identity units, every weight 1, first XOR sample."""
-    net = fastbp.MLP.from_weights([np.ones((3, 2)), np.ones((1, 3))], [np.ones(3), np.ones(1)],
-                                  activation="identity")
-    return fastbp.trace_step(net, [0, 0], [0], lr=0.1)
+    return trace_example(2)
 
 
 def xor_training(epochs=2000):

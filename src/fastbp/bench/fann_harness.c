@@ -6,7 +6,7 @@
  * One source, two builds: FANN fixes its number type at compile time, so
  *   gcc -O2 fann_harness.c -lfloatfann  -lm -o fann_harness_float
  *   gcc -O2 -DFANN_DOUBLE fann_harness.c -ldoublefann -lm -o fann_harness_double
- * The problem matches benchmarks/peers.py: logistic hidden and output units,
+ * The problem matches fastbp/bench/peers.py: logistic hidden and output units,
  * E = 1/2 sum (t - o)^2, learning rate 0.1, no momentum, biases trained.
  */
 /* clock_gettime is POSIX, hidden by -std=c99 unless asked for. */

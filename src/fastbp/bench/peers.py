@@ -7,22 +7,31 @@ and biases trained unless ``update_intercepts=False``. The deltas of layer
 l-1 use the weights of layer l from *before* its update, as in FANN and fastbp.
 
 Peers: NumPy by hand (``make_numpy``), PyTorch (``make_torch``, optional) and
-FANN through the C program ``fann_harness.c`` (``fann_ns_per_sample``, optional).
-Run ``python benchmarks/peers.py`` for a table of ns/sample.
+FANN through the C program ``fann_harness.c`` (``fann_ns_per_sample``, optional:
+it needs a C compiler and Debian's libfann-dev). A missing optional peer raises
+``PeerUnavailable`` saying what to install.
+Run ``python -m fastbp.bench.peers`` for a table of ns/sample.
 """
 
+import contextlib
+import hashlib
+import os
 import shutil
 import statistics
 import subprocess
 import time
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-# Compiled harnesses go here; this directory must be in .gitignore.
-BUILD_DIR = HERE / ".build"
 SHAPES = [(2, 2, 2), (64, 128, 10), (784, 128, 10), (256, 512, 512, 10)]
+# Where libfann-dev puts the header fann_harness.c includes.
+FANN_HEADER = Path("/usr/include/fann.h")
+
+
+class PeerUnavailable(Exception):
+    """An optional peer cannot run here; the message says why and what to install."""
 
 
 def init_params(sizes, dtype=np.float64, random_state=0):
@@ -168,8 +177,7 @@ class TorchSGD:
 
     def __init__(self, sizes, dtype=np.float64, learning_rate=0.1, coefs=None,
                  intercepts=None, update_intercepts=True, random_state=0):
-        import torch
-
+        torch = import_torch()
         torch.set_num_threads(1)
         self._torch = torch
         _set_parameters(self, sizes, dtype, learning_rate, coefs, intercepts,
@@ -212,40 +220,77 @@ class TorchSGD:
 def make_torch(sizes, dtype=np.float64, **kwargs):
     """A ``train(X, Y)`` callable doing one epoch with PyTorch; see ``TorchSGD``.
 
-    Raises ImportError when torch is not installed.
+    Raises PeerUnavailable when torch is not installed.
     """
     return TorchSGD(sizes, dtype, **kwargs)
 
 
-def fann_available():
-    """True when gcc and Debian's libfann-dev (headers and libraries) are present."""
-    return shutil.which("gcc") is not None and Path("/usr/include/fann.h").exists()
+def import_torch():
+    """The torch module; PeerUnavailable when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        raise PeerUnavailable("PyTorch is not installed (pip install torch)") from None
+    return torch
+
+
+def build_dir():
+    """Where compiled harnesses are kept: ``$XDG_CACHE_HOME/fastbp`` (default
+    ``~/.cache/fastbp``), outside the package, which may be read-only."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "fastbp"
 
 
 def build_fann_harness(dtype=np.float32):
-    """Compile ``fann_harness.c`` for float or double FANN, once; return its path or None."""
-    if not fann_available():
-        return None
+    """Compile ``fann_harness.c`` for float or double FANN, once; return its path.
+
+    The executable's name holds a hash of the source, so an edited or
+    upgraded harness is compiled again.
+
+    Raises
+    ------
+    PeerUnavailable
+        Without a C compiler (``$CC``, else ``cc``) or libfann-dev, or if
+        the compilation fails.
+    """
+    compiler = shutil.which(os.environ.get("CC") or "cc")
+    if compiler is None:
+        raise PeerUnavailable("no C compiler found (set CC, or install gcc)")
+    if not FANN_HEADER.exists():
+        raise PeerUnavailable(f"FANN is not installed (no {FANN_HEADER}; "
+                              "apt-get install libfann-dev)")
     double = np.dtype(dtype) == np.float64
-    exe = BUILD_DIR / ("fann_harness_double" if double else "fann_harness_float")
-    src = HERE / "fann_harness.c"
-    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
-        BUILD_DIR.mkdir(exist_ok=True)
-        flags = ["-DFANN_DOUBLE", "-ldoublefann"] if double else ["-lfloatfann"]
-        subprocess.run(["gcc", "-O2", "-std=c99", str(src), "-o", str(exe), *flags, "-lm"],
-                       check=True)
+    source = resources.files(__package__).joinpath("fann_harness.c").read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:12]
+    exe = build_dir() / f"fann_harness_{'double' if double else 'float'}_{digest}"
+    if exe.exists():
+        return exe
+    flags = ["-DFANN_DOUBLE", "-ldoublefann"] if double else ["-lfloatfann"]
+    try:
+        exe.parent.mkdir(parents=True, exist_ok=True)
+        # Built under a temporary name and renamed: a concurrent run never
+        # finds a half-written executable.
+        tmp = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")
+        with resources.as_file(resources.files(__package__).joinpath("fann_harness.c")) as src:
+            subprocess.run([compiler, "-O2", "-std=c99", str(src), "-o", str(tmp), *flags,
+                            "-lm"], check=True, capture_output=True, text=True)
+        os.replace(tmp, exe)
+    except subprocess.CalledProcessError as e:
+        last = (e.stderr.strip().splitlines() or ["no message"])[-1]
+        raise PeerUnavailable(f"fann_harness.c did not compile ({last})") from None
+    except OSError as e:
+        raise PeerUnavailable(f"cannot build the FANN harness in {exe.parent} ({e})") from None
     return exe
 
 
 def fann_ns_per_sample(sizes, dtype=np.float32, n_samples=2000, epochs=5):
-    """FANN's median ns per sample over ``epochs`` epochs, or None without FANN.
+    """FANN's median ns per sample over ``epochs`` epochs.
 
     FANN draws its own data in the harness (uniform [0, 1), like ``make_data``);
-    its weights start in [-0.1, 0.1].
+    its weights start in [-0.1, 0.1]. Raises PeerUnavailable as
+    ``build_fann_harness`` does.
     """
     exe = build_fann_harness(dtype)
-    if exe is None:
-        return None
     layers = ",".join(str(n) for n in sizes)
     out = subprocess.run([str(exe), layers, str(n_samples), str(epochs)],
                          check=True, capture_output=True, text=True).stdout
@@ -282,16 +327,14 @@ def main():
         n_samples = n_samples_for(sizes)
         for dtype in (np.float32, np.float64):
             X, Y = make_data(sizes, n_samples, dtype)
-            results = {"fann": fann_ns_per_sample(sizes, dtype, n_samples)}
-            for name, make in (("numpy", make_numpy), ("torch", make_torch)):
-                try:
-                    results[name] = time_epochs(make(sizes, dtype), X, Y)
-                except ImportError:
-                    results[name] = None
+            results = {"numpy": time_epochs(make_numpy(sizes, dtype), X, Y)}
+            with contextlib.suppress(PeerUnavailable):
+                results["torch"] = time_epochs(make_torch(sizes, dtype), X, Y)
+            with contextlib.suppress(PeerUnavailable):
+                results["fann"] = fann_ns_per_sample(sizes, dtype, n_samples)
             for name, ns in results.items():
-                if ns is not None:
-                    print(f"{'-'.join(map(str, sizes)):>16} {np.dtype(dtype).name:>8} "
-                          f"{name:>6} {n_samples:>9} {ns:>10.0f}", flush=True)
+                print(f"{'-'.join(map(str, sizes)):>16} {np.dtype(dtype).name:>8} "
+                      f"{name:>6} {n_samples:>9} {ns:>10.0f}", flush=True)
 
 
 if __name__ == "__main__":

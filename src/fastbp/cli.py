@@ -1,0 +1,673 @@
+"""The command line, ``fastbp`` or ``python -m fastbp``.
+
+    fastbp demo        the main job: worked examples, XOR learning, speed
+    fastbp config      versions, CPU and the kernel path in use
+    fastbp bench       the speed table: fastbp against the reference and peers
+    fastbp train DATA.csv --target COL [--hidden 32,16] [--epochs 50] [--out model.npz]
+    fastbp predict model.npz DATA.csv [--proba] [--out predictions.csv]
+    fastbp trace       one training step of a tiny network, worked by hand
+
+Exit status: 0 on success; 2 for bad arguments (argparse's usage errors, and
+values that parse but cannot be used, such as trace weights that do not
+chain); 1 for files and data that cannot be used (missing or unreadable files,
+an empty or malformed CSV, an unknown column, a feature that is not a number,
+a file that is not a fastbp model, training that diverges); 130 on Ctrl-C.
+Errors are one line on stderr, ``fastbp: error: ...``, without a traceback.
+
+``train`` standardises the features (and, for regression, the targets) with
+the training rows' mean and standard deviation and keeps them, the column
+names, the task and the class labels in the model file's ``extra``
+(``fastbp.persistence``), under the keys ``Preprocessing.to_extra`` writes;
+``predict`` reads them back, checks them and applies them.
+"""
+import argparse
+import csv
+import errno
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import fastbp
+from fastbp import _validation as check
+from fastbp import persistence
+from fastbp._csv import DataError, parse_number, read_csv
+from fastbp.bench import compare
+from fastbp.demo import EXAMPLES
+from fastbp.errors import DivergenceError
+from fastbp.persistence import ModelFileError
+
+EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+# The file and data problems of the docstring: one line and exit status 1.
+DATA_ERRORS = (DataError, ModelFileError, DivergenceError, OSError)
+
+HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+TASKS = ("classification", "regression")
+# With --task auto, a numeric target of whole numbers is taken for class
+# labels when it has at most this many distinct values.
+MAX_AUTO_CLASSES = 20
+# The "extra" a model file from ``train`` holds: this key, with the version
+# of its layout as value, and the keys of Preprocessing.to_extra.
+EXTRA_SCHEMA = "fastbp_cli"
+EXTRA_VERSION = 1
+
+
+class UsageError(Exception):
+    """Arguments that parse but cannot be used: exit status 2."""
+
+
+# -- preprocessing kept in the model file ---------------------------------------------
+
+@dataclass
+class Preprocessing:
+    """What ``train`` learned besides the network, and ``predict`` applies.
+
+    Attributes
+    ----------
+    task : {"classification", "regression"}
+    features : list of str
+        The input columns, in the network's input order.
+    feature_mean, feature_std : ndarray of float64, shape (n_features,)
+        Inputs are ``(X - feature_mean) / feature_std``.
+    targets : list of str
+        One column for classification; the output columns for regression.
+    classes : list of str, or None for regression
+        The class labels, one per network output (softmax).
+    target_mean, target_std : ndarray of float64, shape (n_outputs,), or None
+        For regression, the outputs are ``net output * target_std + target_mean``.
+    """
+    task: str
+    features: list
+    feature_mean: np.ndarray
+    feature_std: np.ndarray
+    targets: list
+    classes: list = None
+    target_mean: np.ndarray = None
+    target_std: np.ndarray = None
+
+    def inputs(self, X):
+        """The network's inputs for raw feature values X, shape (n_samples, n_features)."""
+        return (X - self.feature_mean) / self.feature_std
+
+    def values(self, outputs):
+        """Regression values, float64, from the network's outputs."""
+        return outputs * self.target_std + self.target_mean
+
+    def to_extra(self):
+        """A JSON-serialisable dict for ``persistence.save(..., extra=...)``."""
+        extra = {EXTRA_SCHEMA: EXTRA_VERSION, "task": self.task, "features": self.features,
+                 "feature_mean": self.feature_mean.tolist(),
+                 "feature_std": self.feature_std.tolist(), "targets": self.targets}
+        if self.task == "classification":
+            extra["classes"] = self.classes
+        else:
+            extra["target_mean"] = self.target_mean.tolist()
+            extra["target_std"] = self.target_std.tolist()
+        return extra
+
+    @classmethod
+    def from_extra(cls, extra, net, path):
+        """Check what ``to_extra`` wrote against the network read with it.
+
+        Raises
+        ------
+        ModelFileError
+            Naming ``path`` and the problem, if ``extra`` is missing (a model
+            saved by ``MLP.save`` rather than ``fastbp train``) or is not what
+            ``to_extra`` writes for this network.
+        """
+        def fail(problem):
+            return ModelFileError(f"{path}: {problem}")
+
+        if extra is None or EXTRA_SCHEMA not in extra:
+            raise fail("the model file holds no column names or scaling; `fastbp predict` "
+                       "reads models made by `fastbp train`")
+        if extra[EXTRA_SCHEMA] != EXTRA_VERSION:
+            raise fail(f"extra: {EXTRA_SCHEMA} {extra[EXTRA_SCHEMA]!r} is not supported "
+                       f"(fastbp {fastbp.__version__} reads version {EXTRA_VERSION})")
+        task = extra.get("task")
+        if task not in TASKS:
+            raise fail(f"extra: task must be one of {', '.join(TASKS)}, got {task!r}")
+        keys = {EXTRA_SCHEMA, "task", "features", "feature_mean", "feature_std", "targets"}
+        keys |= {"classes"} if task == "classification" else {"target_mean", "target_std"}
+        if extra.keys() != keys:
+            raise fail(f"extra: a {task} model needs the keys {sorted(keys)}, "
+                       f"got {sorted(extra)}")
+        n_in, n_out = net.n_inputs, net.n_outputs
+        try:
+            prep = cls(task, _labels(extra["features"], "features", n_in),
+                       _floats(extra["feature_mean"], "feature_mean", n_in),
+                       _floats(extra["feature_std"], "feature_std", n_in, positive=True),
+                       _labels(extra["targets"], "targets",
+                               1 if task == "classification" else n_out))
+            if task == "classification":
+                if net.activations[-1] != "softmax":
+                    raise ValueError("a classification model needs a softmax output layer, "
+                                     f"this one has {net.activations[-1]}")
+                prep.classes = _labels(extra["classes"], "classes", n_out)
+            else:
+                prep.target_mean = _floats(extra["target_mean"], "target_mean", n_out)
+                prep.target_std = _floats(extra["target_std"], "target_std", n_out,
+                                          positive=True)
+        except ValueError as e:
+            raise fail(f"extra: {e}") from None
+        return prep
+
+
+def _labels(value, name, n):
+    """``value`` as n distinct non-empty strings; ValueError otherwise."""
+    if not (isinstance(value, list) and len(value) == n
+            and all(isinstance(v, str) and v for v in value) and len(set(value)) == n):
+        raise ValueError(f"{name} must be a list of {n} distinct non-empty strings, "
+                         f"got {json.dumps(value)[:80]}")
+    return value
+
+
+def _floats(value, name, n, positive=False):
+    """``value`` as a float64 array of n finite numbers (> 0 if ``positive``)."""
+    ok = (isinstance(value, list) and len(value) == n
+          and all(type(v) in (int, float) and math.isfinite(v) and (v > 0 or not positive)
+                  for v in value))
+    if not ok:
+        kind = "positive finite numbers" if positive else "finite numbers"
+        raise ValueError(f"{name} must be a list of {n} {kind}, got {json.dumps(value)[:80]}")
+    return np.array(value, dtype=np.float64)
+
+
+# -- train --------------------------------------------------------------------------
+
+def choose_task(table, targets, requested):
+    """The task and the reason for it, for the target columns' text.
+
+    ``requested`` "auto" picks classification for one target column that is
+    not numeric, or holds at most MAX_AUTO_CLASSES distinct whole numbers;
+    regression otherwise.
+    """
+    if requested != "auto":
+        if requested == "classification" and len(targets) > 1:
+            raise UsageError(f"classification takes one target column, got {len(targets)} "
+                             f"({', '.join(targets)})")
+        return requested, f"--task {requested}"
+    if len(targets) > 1:
+        return "regression", f"auto: {len(targets)} target columns"
+    name = targets[0]
+    values = [parse_number(text) for text in table.column(name)]
+    if None in values:
+        return "classification", f"auto: target {name!r} is not numeric"
+    distinct = set(values)
+    if all(v.is_integer() for v in distinct) and len(distinct) <= MAX_AUTO_CLASSES:
+        return ("classification",
+                f"auto: target {name!r} holds {len(distinct)} distinct whole numbers")
+    return "regression", f"auto: target {name!r} holds {len(distinct)} distinct numbers"
+
+
+def encode_classes(table, name):
+    """Class labels of column ``name`` and each row's class index.
+
+    Labels that are all numbers are the same class when their values are
+    equal ("1" and "1.0"), written as whole numbers where they are whole and
+    sorted by value; other labels are the text, sorted.
+
+    Returns
+    -------
+    classes : list of str
+    index : ndarray of intp, shape (n_rows,)
+    """
+    fields = table.column(name)
+    numbers = [parse_number(text) for text in fields]
+    keys = fields if None in numbers else numbers
+    order = sorted(set(keys))
+    if len(order) < 2:
+        raise DataError(f"{table.path}: target column {name!r} holds one class only "
+                        f"({fields[0]!r}); classification needs at least 2")
+    position = {key: k for k, key in enumerate(order)}
+    classes = order if keys is fields else [_number_label(v) for v in order]
+    return classes, np.array([position[key] for key in keys], dtype=np.intp)
+
+
+def _number_label(value):
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def scale_of(A):
+    """Column means and standard deviations of A; a constant column gets
+    std 1 (dividing by 0 would give NaN; the column becomes all zeros)."""
+    mean, std = A.mean(axis=0), A.std(axis=0)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def split_rows(n_rows, fraction, seed, path):
+    """Shuffled training and held-out row indices; ``fraction`` of the rows,
+    rounded, are held out (none for 0)."""
+    order = np.random.default_rng(seed).permutation(n_rows)
+    n_test = round(n_rows * fraction)
+    if fraction > 0 and not 0 < n_test < n_rows:
+        raise DataError(f"{path}: {n_rows} rows are too few to hold out {fraction:g} of "
+                        "them and train on the rest")
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def score(prep, net, X, y):
+    """Accuracy (classification: y holds class indices) or R^2 averaged over
+    the outputs (regression: y holds values), of net on raw features X."""
+    out = net.predict(prep.inputs(X))
+    if prep.task == "classification":
+        return float(np.mean(out.argmax(axis=1) == y))
+    residual = ((y - prep.values(out)) ** 2).sum(axis=0)
+    total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+    # A constant column has no variance to explain: R^2 is 1 if it is hit
+    # exactly, else 0 (scikit-learn's r2_score does the same).
+    r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                  np.where(residual == 0, 1.0, 0.0))
+    return float(r2.mean())
+
+
+@dataclass
+class TrainingData:
+    """The columns ``train`` uses, read and checked.
+
+    ``X`` holds the features (float64, shape (n_rows, n_features)); ``y`` the
+    class indices (intp, shape (n_rows,)) for classification, the values
+    (float64, shape (n_rows, n_targets)) for regression; ``classes`` the
+    labels, or None; ``why`` says how the task was chosen.
+    """
+    features: list
+    targets: list
+    X: np.ndarray
+    task: str
+    why: str
+    y: np.ndarray
+    classes: list = None
+
+
+def read_training_data(args):
+    """The features and targets of ``args.data`` as ``train``'s options name them."""
+    table = read_csv(args.data)
+    targets = args.target
+    for name in targets:
+        table.index(name)
+    features = args.features or [c for c in table.columns if c not in targets]
+    both = [name for name in features if name in targets]
+    if both:
+        raise UsageError(f"column {both[0]!r} is both a feature and a target")
+    if not features:
+        raise DataError(f"{args.data}: there are no columns besides the target to learn from")
+    X = table.numbers(features)
+    task, why = choose_task(table, targets, args.task)
+    if task == "regression":
+        return TrainingData(features, targets, X, task, why, table.numbers(targets))
+    classes, index = encode_classes(table, targets[0])
+    return TrainingData(features, targets, X, task, why, index, classes)
+
+
+def fit_preprocessing(data, rows):
+    """The Preprocessing learned from the training ``rows``, and the network's
+    targets for every row: one-hot classes, or standardised values."""
+    prep = Preprocessing(data.task, data.features, *scale_of(data.X[rows]), data.targets,
+                         data.classes)
+    if data.task == "classification":
+        return prep, np.eye(len(data.classes))[data.y]
+    prep.target_mean, prep.target_std = scale_of(data.y[rows])
+    return prep, (data.y - prep.target_mean) / prep.target_std
+
+
+def build_network(args, data):
+    """Softmax and cross-entropy for classes, identity and squared error for values."""
+    classify = data.task == "classification"
+    n_outputs = len(data.classes) if classify else len(data.targets)
+    return fastbp.MLP([len(data.features), *args.hidden, n_outputs], activation=args.activation,
+                      output_activation="softmax" if classify else "identity",
+                      loss="cross_entropy" if classify else "squared_error", dtype=args.dtype,
+                      seed=args.seed)
+
+
+def train(args):
+    data = read_training_data(args)
+    train_rows, test_rows = split_rows(len(data.X), args.test_fraction, args.seed, args.data)
+    _check_writable(args.out)
+    prep, Y = fit_preprocessing(data, train_rows)
+    net = build_network(args, data)
+    metric = "accuracy" if data.task == "classification" else "R^2"
+
+    def held_out():
+        if not len(test_rows):
+            return ""
+        value = score(prep, net, data.X[test_rows], data.y[test_rows])
+        return f", held-out {metric} {value:.4f}"
+
+    if not args.quiet:
+        print(describe(data, net, args.activation, len(train_rows), len(test_rows)))
+    X_train, Y_train = prep.inputs(data.X[train_rows]), Y[train_rows]
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        # One fit call per epoch, for a progress line after each; the
+        # shuffling seeds come from one generator, so a run is reproducible.
+        history = net.fit(X_train, Y_train, epochs=1, lr=args.lr, batch_size=args.batch_size,
+                          seed=int(rng.integers(2 ** 63)))
+        if not args.quiet:
+            print(f"epoch {epoch:{len(str(args.epochs))}d}/{args.epochs}: "
+                  f"loss {history.loss[0]:.6f}{held_out()}", flush=True)
+    elapsed = time.perf_counter() - started
+
+    scaled = " (of the standardised targets)" if data.task == "regression" else ""
+    train_score = score(prep, net, data.X[train_rows], data.y[train_rows])
+    print(f"trained {args.epochs} epochs in {elapsed:.2f} s: train loss "
+          f"{net.loss(X_train, Y_train):.6f}{scaled}, train {metric} {train_score:.4f}"
+          f"{held_out()}")
+    if args.out is not None:
+        persistence.save(net, args.out, extra=prep.to_extra())
+        print(f"model saved to {args.out}")
+    return 0
+
+
+def describe(data, net, activation, n_train, n_test):
+    """What train is about to do, in three lines."""
+    classes = f", {len(data.classes)} classes: {', '.join(data.classes)}" if data.classes else ""
+    return (f"task: {data.task} ({data.why}){classes}\n"
+            f"network: {'-'.join(map(str, net.layer_sizes))}, {activation} hidden, "
+            f"{net.activations[-1]} output, loss {net.loss_name}, {net.dtype.name}\n"
+            f"rows: {n_train} for training, {n_test} held out; features: "
+            f"{', '.join(data.features)}")
+
+
+def _check_writable(path):
+    """Before training: the directory ``path`` goes in must exist."""
+    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise FileNotFoundError(errno.ENOENT, "the directory to write it in does not exist",
+                                path)
+
+
+# -- predict ------------------------------------------------------------------------
+
+def predict(args):
+    net, extra = persistence.load_with_extra(args.model)
+    prep = Preprocessing.from_extra(extra, net, args.model)
+    table = read_csv(args.data)
+    missing = [name for name in prep.features if name not in table.columns]
+    if missing:
+        raise DataError(f"{args.data}: no column {missing[0]!r}; the model was trained on "
+                        f"the columns {', '.join(prep.features)}")
+    out = net.predict(prep.inputs(table.numbers(prep.features)))
+    if prep.task == "classification":
+        header = prep.targets + ([f"p({label})" for label in prep.classes] if args.proba
+                                 else [])
+        labels = np.array(prep.classes, dtype=object)[out.argmax(axis=1)]
+        rows = ([label, *p] if args.proba else [label] for label, p in zip(labels, out))
+    else:
+        header, rows = prep.targets, prep.values(out)
+    if args.out is None:
+        _write_csv(sys.stdout, header, rows)
+    else:
+        with open(args.out, "w", newline="", encoding="utf-8") as f:
+            _write_csv(f, header, rows)
+    return 0
+
+
+def _write_csv(f, header, rows):
+    """Numbers as NumPy's str writes them: the shortest text that reads back
+    to the same value in the model's dtype."""
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([str(v) for v in row] for row in rows)
+
+
+# -- trace --------------------------------------------------------------------------
+
+# trace's options that change the example, and the Example field each sets.
+TRACE_OPTIONS = {"weights": "weights", "biases": "biases", "activation": "activation",
+                 "output_activation": "output_activation", "loss": "loss", "input": "x",
+                 "target": "t", "lr": "lr", "update_biases": "update_biases"}
+
+
+def trace(args):
+    example = EXAMPLES[args.example]
+    given = [option for option in TRACE_OPTIONS if option in vars(args)]
+    settings = {**vars(example), **{TRACE_OPTIONS[o]: getattr(args, o) for o in given}}
+    title = example.title
+    if given:
+        title = (f"Worked example {args.example} with "
+                 + ", ".join("--" + option.replace("_", "-") for option in given))
+    try:
+        net = fastbp.MLP.from_weights(settings["weights"], settings["biases"],
+                                      activation=settings["activation"],
+                                      output_activation=settings["output_activation"],
+                                      loss=settings["loss"], dtype="float64")
+        for option, values, n in (("--input", settings["x"], net.n_inputs),
+                                  ("--target", settings["t"], net.n_outputs)):
+            if len(values) != n:
+                raise UsageError(f"{option} has {len(values)} values, the network has {n}")
+        step = fastbp.trace_step(net, settings["x"], settings["t"], lr=settings["lr"],
+                                 update_biases=settings["update_biases"])
+    except (TypeError, ValueError) as e:
+        raise UsageError(e) from None
+    print(title, "", step, sep="\n")
+    return 0
+
+
+# -- bench, demo, config ------------------------------------------------------------
+
+def bench(args):
+    command = shlex.join(["fastbp", *args.argv])
+    if compare.one_blas_thread():
+        return compare.run(args, command)
+    # NumPy loaded OpenBLAS when fastbp was imported, and OpenBLAS reads its
+    # thread count only then: measure in a fresh interpreter that starts with
+    # one thread.
+    env = {**os.environ, **{var: "1" for var in compare.THREAD_VARS}}
+    return subprocess.run([sys.executable, "-m", "fastbp", *args.argv], env=env,
+                          check=False).returncode
+
+
+def demo(args):
+    from fastbp.demo import main as run_demo
+    run_demo()
+    return 0
+
+
+def config(args):
+    fastbp.show_config()
+    return 0
+
+
+# -- arguments ----------------------------------------------------------------------
+
+def _argument_type(requirement, convert, valid=lambda value: True):
+    """An argparse ``type``: ``convert(text)`` if it succeeds and is ``valid``,
+    else the error "must be <requirement>"."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
+        return value
+    return parse
+
+
+def _split(text):
+    """Comma-separated parts, stripped; "" is no part."""
+    return [part.strip() for part in text.split(",")] if text.strip() else []
+
+
+def _biases(text):
+    return None if text == "none" else json.loads(text)
+
+
+positive_int = _argument_type("a whole number >= 1", int, lambda v: v >= 1)
+seed_int = _argument_type("a whole number >= 0", int, lambda v: v >= 0)
+positive_float = _argument_type("a number > 0", float, lambda v: 0 < v < math.inf)
+fraction = _argument_type("a number from 0 up to (not including) 1", float,
+                          lambda v: 0 <= v < 1)
+layer_sizes = _argument_type("comma-separated whole numbers >= 1, such as 32,16 ('' for none)",
+                             lambda s: [int(v) for v in _split(s)],
+                             lambda v: all(n >= 1 for n in v))
+float_list = _argument_type("comma-separated numbers, such as 0.05,0.1",
+                            lambda s: [float(v) for v in s.split(",")])
+column_names = _argument_type("comma-separated distinct column names", _split,
+                              lambda v: v and all(v) and len(set(v)) == len(v))
+json_list = _argument_type("a JSON list, one weight matrix per layer", json.loads,
+                           lambda v: isinstance(v, list))
+json_biases = _argument_type("a JSON list, one list per layer, or 'none'", _biases,
+                             lambda v: v is None or isinstance(v, list))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastbp", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="fastbp: multi-layer perceptrons trained by backpropagation.",
+        epilog="Run 'fastbp COMMAND --help' for a command's options.\n"
+               "Exit status: 0 success, 1 unusable file or data, 2 bad arguments.")
+    parser.add_argument("--version", action="version", version=f"fastbp {fastbp.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, run, summary, description=None, epilog=None):
+        sub = commands.add_parser(name, help=summary, description=description or summary,
+                                  epilog=epilog,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(run=run)
+        return sub
+
+    command("demo", demo, "the main job: worked examples, an XOR network learning, and the "
+            "compiled core's speed against the reference")
+    command("config", config, "versions, CPU and the kernel path in use")
+    compare.add_arguments(command(
+        "bench", bench, "the speed table: per-sample SGD of fastbp against the "
+        "pure-Python reference, NumPy, PyTorch and FANN",
+        description=compare.__doc__.split("\n\n")[0] + "\n\nPyTorch (pip install torch) "
+        "and FANN (Debian's libfann-dev and a C compiler) are used when present and\n"
+        "reported as skipped otherwise. The default run takes about a minute."))
+    _train_arguments(command(
+        "train", train, "train a network on a CSV file and save it",
+        description="Train a network on the rows of a CSV file with a header line and save "
+                    "it,\nwith the column names and scaling, for 'fastbp predict'.",
+        epilog="examples:\n"
+               "  fastbp train iris.csv --target species --hidden 16 --epochs 100 "
+               "--out iris.npz\n"
+               "  fastbp train houses.csv --target price,rent --test-fraction 0.2 "
+               "--out houses.npz"))
+    _predict_arguments(command(
+        "predict", predict, "predict with a model made by 'fastbp train'",
+        description="Predict for every row of a CSV file with a model made by 'fastbp "
+                    "train'.\nThe features are found by their header names; other columns "
+                    "are ignored.\nWrites a CSV: the predicted label (classification) or "
+                    "values (regression)."))
+    _trace_arguments(command(
+        "trace", trace, "one training step of a tiny network, worked as by hand",
+        description="Print every number of one SGD step (net inputs, outputs, errors, "
+                    "deltas,\ngradients, new weights) of a worked example, or of the "
+                    "example changed by the\noptions below.",
+        epilog="examples:\n"
+               "  fastbp trace                       # worked example 1\n"
+               "  fastbp trace --example 2 --lr 0.05\n"
+               "  fastbp trace --weights '[[[0.1, 0.2]], [[0.3]]]' --biases none "
+               "--input 1,2 --target 1"))
+    return parser
+
+
+def _train_arguments(p):
+    p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line")
+    p.add_argument("--target", required=True, type=column_names, metavar="COL[,COL...]",
+                   help="the column to predict; several for regression")
+    p.add_argument("--features", type=column_names, metavar="COL[,COL...]",
+                   help="the input columns (default: every other column)")
+    p.add_argument("--task", choices=("auto",) + TASKS, default="auto",
+                   help="default auto: classification for one target column that is not "
+                        f"numeric or holds at most {MAX_AUTO_CLASSES} distinct whole "
+                        "numbers, else regression")
+    p.add_argument("--hidden", type=layer_sizes, default=[32], metavar="N[,N...]",
+                   help="hidden layer sizes (default 32; '' for none)")
+    p.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="tanh",
+                   help="of the hidden layers (default tanh)")
+    p.add_argument("--epochs", type=positive_int, default=50, help="default 50")
+    p.add_argument("--lr", type=positive_float, default=0.01,
+                   help="learning rate (default 0.01)")
+    p.add_argument("--batch-size", type=positive_int, default=1,
+                   help="samples per update (default 1: per-sample SGD)")
+    p.add_argument("--test-fraction", type=fraction, default=0.0, metavar="F",
+                   help="hold out this fraction of the rows, chosen at random, and report "
+                        "the score on them (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="for the initial weights, the sample order and the held-out rows "
+                        "(default 0)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
+                   help="default float64")
+    p.add_argument("--out", metavar="MODEL.npz",
+                   help="where to save the model (default: not saved)")
+    p.add_argument("--quiet", action="store_true",
+                   help="print the final summary only, no per-epoch lines")
+
+
+def _predict_arguments(p):
+    p.add_argument("model", metavar="MODEL.npz", help="a model file from 'fastbp train'")
+    p.add_argument("data", metavar="DATA.csv", help="a CSV file with the training's features")
+    p.add_argument("--proba", action="store_true",
+                   help="classification: add one probability column per class, p(LABEL)")
+    p.add_argument("--out", metavar="PREDICTIONS.csv", help="default: standard output")
+
+
+def _trace_arguments(p):
+    p.add_argument("--example", type=int, choices=sorted(EXAMPLES), default=1,
+                   help="1: 2-2-2 sigmoid, the classic tutorial (default); 2: the XOR "
+                        "network's first step; 3: a 1-1-1 sigmoid chain")
+    # The options below change the example; left out, they are not in args.
+    change = {"default": argparse.SUPPRESS}
+    p.add_argument("--weights", type=json_list, metavar="JSON", **change,
+                   help="one matrix per layer, row j holding the weights into unit j")
+    p.add_argument("--biases", type=json_biases, metavar="JSON", **change,
+                   help="one list per layer, or 'none' for a network without biases")
+    p.add_argument("--activation", choices=check.ACTIVATIONS, **change,
+                   help="of every layer, or of the hidden ones with --output-activation")
+    p.add_argument("--output-activation", choices=check.ACTIVATIONS, **change)
+    p.add_argument("--loss", choices=check.LOSSES, **change)
+    p.add_argument("--input", type=float_list, metavar="X1,X2,...", **change)
+    p.add_argument("--target", type=float_list, metavar="T1,T2,...", **change)
+    p.add_argument("--lr", type=positive_float, **change, help="learning rate")
+    p.add_argument("--update-biases", action=argparse.BooleanOptionalAction, **change,
+                   help="train the biases too, or not (example 1 keeps them fixed)")
+
+
+# -- entry point --------------------------------------------------------------------
+
+def main(argv=None):
+    """Run the command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default ``sys.argv[1:]``).
+    """
+    argv = sys.argv[1:] if argv is None else [os.fspath(a) for a in argv]
+    args = build_parser().parse_args(argv)
+    # bench runs again in a child process with the same arguments.
+    args.argv = argv
+    try:
+        return args.run(args)
+    except UsageError as e:
+        return _fail(e, EXIT_USAGE)
+    except BrokenPipeError:
+        # The reader of our output left (as `fastbp predict ... | head` does):
+        # nothing to report, and nothing more to flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_DATA
+    except DATA_ERRORS as e:
+        return _fail(e, EXIT_DATA)
+    except KeyboardInterrupt:
+        print("fastbp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(error, status):
+    if isinstance(error, OSError) and error.strerror:
+        message = f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    else:
+        message = str(error)
+    print(f"fastbp: error: {message}", file=sys.stderr)
+    return status
