@@ -375,3 +375,14 @@ def test_reference_and_core_share_the_defaults():
     for name, p in inspect.signature(_training.check_settings).parameters.items():
         if p.kind is p.KEYWORD_ONLY and name != "lr":
             assert fit[name].default == p.default, name
+
+
+def test_a_pickled_model_continues_its_warm_start():
+    import pickle
+    X, Y = data()
+    net = fastbp.MLP([3, 5, 2], seed=6)
+    net.fit(X, Y, epochs=2, shuffle=False, optimizer="adam", lr=0.01)
+    twin = pickle.loads(pickle.dumps(net))
+    for model in (net, twin):
+        model.fit(X, Y, epochs=2, shuffle=False, optimizer="adam", lr=0.01, warm_start=True)
+    assert twin.params.tolist() == net.params.tolist()

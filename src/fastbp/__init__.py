@@ -12,3 +12,11 @@ from fastbp.trace import StepTrace, trace_step
 
 __all__ = ["MLP", "load", "History", "DivergenceError", "trace_step", "StepTrace",
            "show_config", "kernel_path", "kernel_paths", "set_kernel_path"]
+
+
+def __getattr__(name):
+    # The scikit-learn estimators import scikit-learn (optional): only when asked for.
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from fastbp import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'fastbp' has no attribute {name!r}")

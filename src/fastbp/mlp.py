@@ -148,8 +148,13 @@ class MLP:
                 f"loss={self.loss_name!r}, bias={self.bias}, dtype={self.dtype.name!r})")
 
     def __reduce__(self):
+        # The optimizer state travels too, so that a warm_start after
+        # unpickling (or in a joblib worker) goes on exactly as it would have.
+        state = self._state
+        saved = None if state is None else (state.key, state.values.copy(),
+                                             state.n_updates, state.epochs)
         return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
-                           self.dtype.name, self.bias, self._params.copy()))
+                           self.dtype.name, self.bias, self._params.copy(), saved))
 
     def save(self, path):
         """Write the model to ``path``, to be read back by ``fastbp.load``.
@@ -459,8 +464,12 @@ class _OptimizerState:
         self.values[...], self.n_updates = saved
 
 
-def _rebuild(sizes, activations, loss, dtype, bias, params):
+def _rebuild(sizes, activations, loss, dtype, bias, params, state=None):
     net = MLP.__new__(MLP)
     net._build(tuple(sizes), tuple(activations), loss, np.dtype(dtype), bias)
     net._params[...] = params
+    if state is not None:
+        key, values, n_updates, epochs = state
+        net._state = _OptimizerState(tuple(key), np.array(values, net.dtype))
+        net._state.n_updates, net._state.epochs = n_updates, epochs
     return net
