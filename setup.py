@@ -22,16 +22,19 @@ DIRECTIVES = {
     "cdivision": True,
 }
 
-C_SOURCES = ["fbp_net.c", "fbp_dispatch.c", "fbp_baseline.c", "fbp_avx2.c", "fbp_avx512.c"]
+C_SOURCES = ["fbp_net.c", "fbp_blas.c", "fbp_dispatch.c", "fbp_baseline.c", "fbp_avx2.c",
+             "fbp_avx512.c"]
 # No -march=native and no -ffast-math: instruction sets are chosen per file and
 # at run time (csrc/fbp_dispatch.c), and results must match the reference.
 # None of these flags changes a result beyond rounding: -fno-trapping-math
 # (FP traps are off anyway) lets GCC turn the branches of sigmoid and tanh
-# into selects, -fopenmp-simd honours `omp simd` reductions (no OpenMP
-# runtime), -ffp-contract=fast allows FMA where the target has it.
+# into selects, -fno-math-errno lets it vectorise sqrt (Adam's, whose
+# argument is never negative, so errno would never be set), -fopenmp-simd
+# honours `omp simd` reductions (no OpenMP runtime), -ffp-contract=fast allows
+# FMA where the target has it.
 COMPILE_ARGS = (["/O2"] if sys.platform == "win32" else
-                ["-O3", "-std=c99", "-fno-trapping-math", "-fopenmp-simd",
-                 "-ffp-contract=fast"])
+                ["-O3", "-std=c99", "-fno-trapping-math", "-fno-math-errno",
+                 "-fopenmp-simd", "-ffp-contract=fast"])
 # Appended, so -O1 overrides -O3: fast enough, and reports point at real lines.
 # -fno-wrapv undoes Python's -fwrapv, under which GCC skips the signed
 # overflow check. Linked too, so the module needs the sanitizer runtimes.
@@ -45,7 +48,8 @@ core = Extension(
     ["src/fastbp/_core.pyx"] + [os.path.join("csrc", f) for f in C_SOURCES],
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    depends=["csrc/fbp_kernels.h", "csrc/fbp_core.template.h", "csrc/fbp_instantiate.h"],
+    depends=["csrc/fbp_kernels.h", "csrc/fbp_blas.h", "csrc/fbp_core.template.h",
+             "csrc/fbp_batch.template.h", "csrc/fbp_instantiate.h"],
     extra_compile_args=COMPILE_ARGS + (SANITIZE_ARGS if SANITIZE else []),
     extra_link_args=SANITIZE_ARGS if SANITIZE else [],
 )

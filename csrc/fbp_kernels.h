@@ -87,8 +87,10 @@ typedef struct {
     int loss;                    /* fbp_loss code */
 } fbp_net;
 
-/* Elements of workspace a call needs: outputs, deltas and the output layer's
- * net input. */
+/* Elements of workspace every entry point needs: per sample the outputs,
+ * deltas and the output layer's net input; the matrix path (fbp_rows_pay)
+ * needs fbp_chunk_rows(net) rows of inputs, targets, outputs, deltas and net
+ * inputs, which is more. */
 ptrdiff_t fbp_workspace_size(const fbp_net *net);
 
 typedef enum {
@@ -194,5 +196,28 @@ typedef struct {
 enum { FBP_PATH_BASELINE = 0, FBP_PATH_AVX2 = 1, FBP_PATH_AVX512 = 2,
        FBP_N_PATHS = 3 };
 const fbp_kernels *fbp_path(int path);
+
+/* The matrix path (fbp_batch.template.h): batches, and predict and loss
+ * calls, of at least FBP_ROWS_MIN samples run as BLAS matrix products, in
+ * chunks of fbp_chunk_rows(net) rows at most. Measured with one thread
+ * (AMD EPYC, OpenBLAS, float64): at batch 8 the matrix path is faster than
+ * the per-sample loop on every shape tried (1.15x at 4-16-1, 1.2x at 2-2-2,
+ * 2x at 784-128-10); at batch 4 the calls' overhead makes it slower on small
+ * networks (0.8x at 2-2-2 and 4-16-1). */
+#define FBP_ROWS_MIN 8
+/* Chunks have at most FBP_CHUNK_ROWS rows and, above FBP_ROWS_MIN rows, at
+ * most about FBP_CHUNK_ELEMS elements of workspace, so that a chunk's
+ * buffers stay in the L2/L3 cache between the products. */
+#define FBP_CHUNK_ROWS 256
+#define FBP_CHUNK_ELEMS (1 << 18)
+
+/* Rows per chunk of the matrix path for this network. */
+ptrdiff_t fbp_chunk_rows(const fbp_net *net);
+
+/* 1 if `rows` samples at once (a batch, or a predict or loss call) take
+ * the matrix path: at least FBP_ROWS_MIN of them, a BLAS installed
+ * (fbp_set_gemm), layer sizes that BLAS's int arguments can hold, and no
+ * softmax before the output layer. */
+int fbp_rows_pay(const fbp_net *net, ptrdiff_t rows);
 
 #endif /* FASTBP_KERNELS_H_ */

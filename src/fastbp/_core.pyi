@@ -4,6 +4,7 @@ Keep it in step with _core.pyx: names, parameter names and order. Cython's
 fused ``floating`` is the constrained type variable ``_F``: every array
 argument of one call has the same float type, float32 or float64.
 """
+from contextlib import AbstractContextManager
 from typing import Final, TypeVar
 
 import numpy as np
@@ -14,11 +15,15 @@ _F = TypeVar("_F", np.float32, np.float64)
 
 ACTIVATIONS: Final[dict[str, int]]
 LOSSES: Final[dict[str, int]]
+OPTIMIZERS: Final[dict[str, int]]
 PATHS: Final[tuple[str, str, str]]
+ROWS_MIN: Final[int]
 
 def supported_paths() -> list[str]: ...
 def select_path(name: str) -> None: ...
 def current_path() -> str: ...
+def set_matrix_path(enabled: bool) -> None: ...
+def matrix_path_enabled() -> bool: ...
 
 class Topology:
     # Cython's __cinit__: the arguments go to __new__.
@@ -40,20 +45,54 @@ class Topology:
     def activations(self) -> npt.NDArray[np.intc]: ...
     @property
     def workspace_size(self) -> int: ...
+    @property
+    def chunk_rows(self) -> int: ...
+    def takes_matrix_path(self, rows: int) -> bool: ...
+
+def blas_threads(top: Topology, rows: int, n_jobs: int) -> AbstractContextManager[object]: ...
+
+class Optimizer:
+    def __new__(
+        cls,
+        kind: str,
+        lr: float,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        eta_minus: float = 0.5,
+        eta_plus: float = 1.2,
+        step_min: float = 1e-6,
+        step_max: float = 50.0,
+    ) -> Self: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def state_blocks(self) -> int: ...
+    @property
+    def fused(self) -> bool: ...
 
 def fit(
     top: Topology,
+    optimizer: Optimizer,
     params: npt.NDArray[_F],
     X: npt.NDArray[_F],
     Y: npt.NDArray[_F],
+    sample_weight: npt.NDArray[_F],
     order: npt.NDArray[np.intp],
     batch_size: int,
-    lr: float,
+    batch_done: int,
+    finish: bool,
+    loss_scale: float,
     update_biases: bool,
     check_params: bool,
     workspace: npt.NDArray[_F],
     grad: npt.NDArray[_F],
-) -> tuple[float, int]: ...
+    state: npt.NDArray[_F],
+    n_updates: int,
+) -> tuple[float, int, int]: ...
 def predict(
     top: Topology,
     params: npt.NDArray[_F],

@@ -5,7 +5,10 @@ Policy (defaults, validation, RNG, epochs) lives in ``mlp.py``; arithmetic
 lives in ``csrc/``. Every array argument shares one float type: Cython's fused
 ``floating`` rejects a float32/float64 mix.
 """
+import contextlib
+
 from cython cimport floating
+from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from fastbp._kernels cimport *
 
@@ -24,6 +27,9 @@ LOSSES = {
 }
 OPTIMIZERS = {"sgd": FBP_SGD, "adam": FBP_ADAM, "rprop": FBP_RPROP}
 PATHS = ("baseline", "avx2", "avx512")
+# Batches, and predict and loss calls, of at least this many samples run as
+# BLAS matrix products (csrc/fbp_batch.template.h).
+ROWS_MIN = FBP_ROWS_MIN
 
 # The build of the kernels in use: chosen once at import (by fastbp._cpu),
 # changed only by select_path.
@@ -50,6 +56,26 @@ def current_path():
     return _kernels.name.decode()
 
 
+def set_matrix_path(bint enabled):
+    """Let batches of at least ``ROWS_MIN`` samples (and predict and loss
+    calls on as many) run as BLAS matrix products (the default), or run
+    every sample through the per-sample loop; the two agree to rounding.
+    For tests and benchmarks: call it while no other call of the core runs.
+    """
+    if enabled:
+        fbp_set_gemm(<fbp_sgemm_fn>sgemm, <fbp_dgemm_fn>dgemm)
+    else:
+        fbp_set_gemm(NULL, NULL)
+
+
+def matrix_path_enabled():
+    """Whether many samples at once run as BLAS matrix products."""
+    return bool(fbp_have_gemm())
+
+
+set_matrix_path(True)
+
+
 cdef class Topology:
     """A network's shape as the C core sees it: sizes, offsets into the flat
     parameter buffer, activation and loss codes.
@@ -61,10 +87,15 @@ cdef class Topology:
         means no biases.
     activations : int32 array, shape (n_layers,)
     loss : int
+
+    Attributes
+    ----------
+    workspace_size : int, elements of workspace every call needs
+    chunk_rows : int, most rows the matrix path takes at once
     """
     cdef fbp_net net
     cdef readonly object sizes, w_offsets, b_offsets, activations
-    cdef readonly Py_ssize_t workspace_size
+    cdef readonly Py_ssize_t workspace_size, chunk_rows
 
     def __cinit__(self, sizes, w_offsets, b_offsets, activations, int loss):
         cdef const Py_ssize_t[::1] s = sizes
@@ -83,6 +114,38 @@ cdef class Topology:
         self.net.activations = &a[0]
         self.net.loss = loss
         self.workspace_size = fbp_workspace_size(&self.net)
+        self.chunk_rows = fbp_chunk_rows(&self.net)
+
+    def takes_matrix_path(self, Py_ssize_t rows):
+        """Whether ``rows`` samples at once (a batch of ``fit``, or the
+        samples of ``predict`` or ``loss_sum``) run as BLAS matrix products,
+        ``chunk_rows`` rows at a time, rather than through the per-sample
+        loop."""
+        return bool(fbp_rows_pay(&self.net, rows))
+
+
+# threadpoolctl's view of the loaded BLAS libraries, found once: finding
+# them walks every loaded library, which takes milliseconds.
+_blas_controller = None
+
+
+def blas_threads(Topology top, Py_ssize_t rows, Py_ssize_t n_jobs):
+    """A context manager for a compiled call on ``rows`` samples at once
+    (a batch of ``fit``, or the samples of ``predict`` or ``loss_sum``).
+
+    If they take the matrix path, the BLAS it calls (and any other BLAS
+    loaded: the thread count of OpenBLAS is one setting per library, for
+    the whole process) runs on at most ``n_jobs`` threads until the block
+    ends (threadpoolctl). Otherwise it does nothing: the per-sample loop
+    always runs on the calling thread alone.
+    """
+    global _blas_controller
+    if not top.takes_matrix_path(rows):
+        return contextlib.nullcontext()
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=n_jobs, user_api="blas")
 
 
 cdef class Optimizer:
@@ -130,6 +193,14 @@ cdef class Optimizer:
 
 cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
     return &a[0] if a.shape[0] else NULL
+
+
+cdef inline int _check_workspace(Topology top, floating[::1] workspace) except -1:
+    # The one buffer C writes that no other check sizes.
+    if workspace.shape[0] < top.workspace_size:
+        raise ValueError(f"workspace has {workspace.shape[0]} elements; the network needs "
+                         f"top.workspace_size = {top.workspace_size}")
+    return 0
 
 
 def fit(Topology top, Optimizer optimizer, floating[::1] params,
@@ -196,6 +267,7 @@ def fit(Topology top, Optimizer optimizer, floating[::1] params,
     cdef const floating *y = &Y[0, 0]
     cdef Py_ssize_t n = order.shape[0]
     cdef const Py_ssize_t *o = &order[0]
+    _check_workspace(top, workspace)
     with nogil:
         if floating is float:
             total = k.fit_f32(&top.net, &opt, p, x, y, sw, o, n, ws, g, st,
@@ -223,6 +295,7 @@ def predict(Topology top, const floating[::1] params, const floating[:, ::1] X,
     cdef floating *y = &out[0, 0]
     cdef floating *ws = &workspace[0]
     cdef Py_ssize_t n = X.shape[0]
+    _check_workspace(top, workspace)
     with nogil:
         if floating is float:
             k.predict_f32(&top.net, p, x, n, y, ws)
@@ -243,6 +316,7 @@ def loss_sum(Topology top, const floating[::1] params, const floating[:, ::1] X,
     cdef floating *ws = &workspace[0]
     cdef Py_ssize_t n = X.shape[0]
     cdef double total
+    _check_workspace(top, workspace)
     with nogil:
         if floating is float:
             total = k.loss_f32(&top.net, p, x, y, n, ws)
@@ -266,6 +340,7 @@ def gradient(Topology top, const floating[::1] params, const floating[::1] x,
     cdef floating *ws = &workspace[0]
     cdef floating *g = &grad[0]
     cdef double E
+    _check_workspace(top, workspace)
     with nogil:
         if floating is float:
             E = k.gradient_f32(&top.net, p, &x[0], &t[0], ws, g)

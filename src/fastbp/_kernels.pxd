@@ -1,4 +1,5 @@
-# Declarations of csrc/fbp_kernels.h, name for name; nothing else.
+# Declarations of csrc/fbp_kernels.h and csrc/fbp_blas.h, name for name;
+# nothing else.
 
 cdef extern from "fbp_kernels.h" nogil:
     ctypedef enum fbp_activation:
@@ -96,3 +97,31 @@ cdef extern from "fbp_kernels.h" nogil:
         FBP_N_PATHS
 
     const fbp_kernels *fbp_path(int path)
+
+    enum:
+        FBP_ROWS_MIN
+        FBP_CHUNK_ROWS
+        FBP_CHUNK_ELEMS
+
+    Py_ssize_t fbp_chunk_rows(const fbp_net *net)
+    int fbp_rows_pay(const fbp_net *net, Py_ssize_t rows)
+
+
+cdef extern from "fbp_blas.h" nogil:
+    ctypedef void (*fbp_sgemm_fn)(
+        char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a,
+        int *lda, float *b, int *ldb, float *beta, float *c, int *ldc) noexcept
+    ctypedef void (*fbp_dgemm_fn)(
+        char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a,
+        int *lda, double *b, int *ldb, double *beta, double *c, int *ldc) noexcept
+
+    void fbp_set_gemm(fbp_sgemm_fn sgemm, fbp_dgemm_fn dgemm)
+    int fbp_have_gemm()
+    void fbp_gemm_f32(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n,
+                      Py_ssize_t k, float alpha, const float *A, Py_ssize_t lda,
+                      const float *B, Py_ssize_t ldb, float beta, float *C,
+                      Py_ssize_t ldc)
+    void fbp_gemm_f64(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n,
+                      Py_ssize_t k, double alpha, const double *A, Py_ssize_t lda,
+                      const double *B, Py_ssize_t ldb, double beta, double *C,
+                      Py_ssize_t ldc)
