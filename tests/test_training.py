@@ -386,3 +386,18 @@ def test_a_pickled_model_continues_its_warm_start():
     for model in (net, twin):
         model.fit(X, Y, epochs=2, shuffle=False, optimizer="adam", lr=0.01, warm_start=True)
     assert twin.params.tolist() == net.params.tolist()
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_n_jobs_is_checked_and_changes_nothing(impl):
+    X, Y = data(n=16)
+    a, b = impl([3, 4, 2], seed=0), impl([3, 4, 2], seed=0)
+    a.fit(X, Y, epochs=2, batch_size=8, shuffle=False)
+    b.fit(X, Y, epochs=2, batch_size=8, shuffle=False, n_jobs=2)
+    np.testing.assert_allclose(params_of(a), params_of(b), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(a.predict(X)), np.asarray(b.predict(X, n_jobs=2)),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="n_jobs must be >= 1"):
+        a.fit(X, Y, n_jobs=0)
+    with pytest.raises(TypeError, match="n_jobs must be an int"):
+        a.predict(X, n_jobs=None)

@@ -241,7 +241,9 @@ class MLP:
         check.check_target_range(t, self.loss_name)
         return x.astype(float).tolist(), t.astype(float).tolist()
 
-    def predict(self, X):
+    def predict(self, X, n_jobs=1):
+        """As ``fastbp.MLP.predict``; one thread whatever ``n_jobs`` says."""
+        check.check_positive_int(n_jobs, "n_jobs")
         X = check.as_numeric(X, "X")
         if X.ndim == 1:
             x = check.as_vector(X, "X", self.layer_sizes[0], self.dtype, "features")
@@ -279,10 +281,12 @@ class MLP:
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
             update_biases=True, sample_weight=None, validation_data=None,
-            validation_fraction=None, **options):
-        """As ``fastbp.MLP.fit``, with the same keyword options. On
-        divergence the parameters and optimizer state from the start of the
-        epoch are restored before DivergenceError is raised."""
+            validation_fraction=None, n_jobs=1, **options):
+        """As ``fastbp.MLP.fit``, with the same keyword options (``n_jobs``
+        is checked, and the reference runs in one thread). On divergence the
+        parameters and optimizer state from the start of the epoch are
+        restored before DivergenceError is raised."""
+        check.check_positive_int(n_jobs, "n_jobs")
         data = training.prepare_data(self._arrays, self.dtype, X, Y, sample_weight,
                                      validation_data, validation_fraction, seed)
         n = data.X.shape[0]
