@@ -22,11 +22,8 @@
 #endif
 
 /* A loop whose float sums the compiler may split across vector lanes
- * (OpenMP SIMD, enabled by -fopenmp-simd without any OpenMP runtime). Loops
- * shorter than FBP_SIMD_MIN run plainly: folding the lanes back together
- * would cost more than the loop. */
+ * (OpenMP SIMD, enabled by -fopenmp-simd without any OpenMP runtime). */
 #define FBP_PRAGMA(x) _Pragma(#x)
-#define FBP_SIMD_MIN 16
 #if defined(_OPENMP) || defined(__clang__) || defined(__GNUC__)
 #define FBP_SIMD_REDUCE(...) FBP_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
 #else

@@ -185,3 +185,35 @@ def test_fit_in_many_compiled_calls_matches_reference(kernel_path, monkeypatch, 
     h_core, h_ref = core.fit(X, Y, **fit), ref.fit(X, Y, **fit)
     assert_close(core.params, ref.params, **TOL["float64"], what="parameters after fit")
     assert_close(h_core.loss, h_ref.loss, **TOL["float64"], what="History losses")
+
+
+# Per-sample SGD on networks no wider than one vector register takes the
+# core's tiny-network loop (at most 4 layers, no softmax); these sit on
+# both sides of its limits: 8 units fill an AVX2 register of float32 but
+# not of float64, 9 units and 5 layers are one past them.
+TINY_EDGES = [
+    pytest.param([8, 8, 8], ["sigmoid", "sigmoid"], "squared_error", "unit", True,
+                 id="8-8-8-sigmoid"),
+    pytest.param([4, 4, 4], ["tanh", "tanh"], "squared_error", "real", True, id="4-4-4-tanh"),
+    pytest.param([2, 2, 2], ["tanh", "sigmoid"], "binary_cross_entropy", "binary", True,
+                 id="2-2-2-bce"),
+    pytest.param([3, 4, 1], ["relu", "identity"], "squared_error", "real", False,
+                 id="3-4-1-relu-nobias"),
+    pytest.param([2, 9, 2], ["sigmoid", "sigmoid"], "squared_error", "unit", True,
+                 id="2-9-2-one-past-width"),
+    pytest.param([1, 1, 1, 1, 1, 1], ["tanh", "sigmoid", "tanh", "leaky_relu", "identity"],
+                 "squared_error", "real", True, id="5-layers-one-past-depth"),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sizes, activations, loss, targets, bias", TINY_EDGES)
+def test_tiny_network_edges_match_reference(kernel_path, sizes, activations, loss, targets,
+                                            bias, dtype):
+    core, ref = engines(sizes, activations, loss, bias, dtype)
+    X, Y = data(sizes, targets, dtype)
+    weight = np.linspace(0.25, 2.0, N_SAMPLES)
+    fit = dict(epochs=EPOCHS, lr=LR, seed=SEED, sample_weight=weight)
+    h_core, h_ref = core.fit(X, Y, **fit), ref.fit(X, Y, **fit)
+    assert_close(core.params, ref.params, **TOL[dtype], what="parameters after fit")
+    assert_close(h_core.loss, h_ref.loss, **TOL[dtype], what="History losses")

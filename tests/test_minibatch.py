@@ -177,6 +177,8 @@ def test_batches_spanning_compiled_calls_match_reference(monkeypatch, options):
     sizes = [5, 12, 3]
     core, twin, ref = models(sizes, ["tanh", "softmax"], "cross_entropy", True, "float64")
     monkeypatch.setattr(fastbp.mlp, "BLOCK_WORK", 5 * core.params.size)
+    monkeypatch.setattr(fastbp.mlp, "SAMPLE_OVERHEAD", 0)
+    monkeypatch.setattr(fastbp.mlp, "MATRIX_BLOCK_FACTOR", 1)
     start = core.params.astype(float)
     X, Y, weight = data(sizes, "one_hot", "float64")
     fit = dict(epochs=3, lr=LR, seed=SEED, sample_weight=weight)

@@ -63,6 +63,7 @@ def test_fit_and_fit_from_two_threads(monkeypatch):
     # Blocks of ~20 samples: each fit releases and retakes the GIL a dozen
     # times, so the other thread runs (and waits on the lock) in between.
     monkeypatch.setattr(fastbp.mlp, "BLOCK_WORK", 1 << 12)
+    monkeypatch.setattr(fastbp.mlp, "SAMPLE_OVERHEAD", 0)
     X, Y = data(256, 8, 4)
     net = fastbp.MLP([8, 16, 4], seed=0)
     start = net.copy()

@@ -18,15 +18,16 @@ from fastbp.errors import DivergenceError
 from fastbp.history import History
 
 # Multiply-adds per compiled call in fit, roughly (a few ms of work): long
-# enough that the per-call overhead vanishes, short enough that divergence
-# and Ctrl-C are acted on quickly between calls.
-BLOCK_WORK = 1 << 22
+# enough that the per-call overhead (a copy and a finiteness check of params)
+# vanishes, short enough that divergence and Ctrl-C are acted on quickly.
+BLOCK_WORK = 1 << 25
+# What a sample costs beyond its multiply-adds, in multiply-adds: the loop's
+# own work, which dominates for tiny networks (2-2-2: ~40 ns a sample).
+SAMPLE_OVERHEAD = 512
 # Batches that run as BLAS matrix products (_core.ROWS_MIN samples or more)
-# get through the same multiply-adds 5-15x faster than the per-sample loop,
-# so their blocks hold this many times more work for the same few ms; with
-# BLOCK_WORK alone a batch of 64 on 784-128-10 would span two calls, each
-# paying for a snapshot and a finiteness check of params.
-MATRIX_BLOCK_FACTOR = 16
+# do the same multiply-adds several times faster than the per-sample loop,
+# so their blocks hold this many times more work for the same few ms.
+MATRIX_BLOCK_FACTOR = 2
 
 
 class MLP:
@@ -402,10 +403,11 @@ class MLP:
 
     def _block_samples(self, batch):
         """Samples per compiled call of fit: about BLOCK_WORK multiply-adds
-        (MATRIX_BLOCK_FACTOR times more on the matrix path), whole batches
-        when they fit, else a batch spans blocks (its sums carried in grad)."""
+        (MATRIX_BLOCK_FACTOR times more on the matrix path), counting
+        SAMPLE_OVERHEAD per sample; whole batches when they fit, else a
+        batch spans blocks (its sums carried over in grad)."""
         work = BLOCK_WORK * (MATRIX_BLOCK_FACTOR if self._top.takes_matrix_path(batch) else 1)
-        block = max(1, work // self._params.size)
+        block = max(1, work // (self._params.size + SAMPLE_OVERHEAD))
         return batch * (block // batch) if batch <= block else block
 
     def _optimizer_state(self, settings):
