@@ -109,6 +109,14 @@ def _cast(a, dtype):
 
 
 def _check_finite(a, name):
+    # a . a is finite only if every entry is (NaN and infinity propagate), and
+    # BLAS computes it at memory speed without a temporary; only when it is
+    # not (bad input, or finite values whose squares overflow) does the exact
+    # check run, to find the first bad entry.
+    flat = a.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if flat.size and np.isfinite(np.dot(flat, flat)):
+            return
     if not np.isfinite(a).all():
         where = np.argwhere(~np.isfinite(a))[0]
         raise ValueError(f"{name} contains NaN or infinity (first at index "
