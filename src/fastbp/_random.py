@@ -33,7 +33,16 @@ def initial_weights(sizes, activations, seed):
 
 def epoch_orders(n_samples, epochs, shuffle, seed):
     """The sample order of each epoch: a fresh permutation per epoch from
-    ``numpy.random.default_rng(seed)``, or 0..n-1 when not shuffling."""
+    ``numpy.random.default_rng(seed)``, or ``range(n_samples)`` when not
+    shuffling (a slice of it can be made an array block by block, which
+    costs nothing like a whole epoch's index array)."""
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
-        yield rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+        yield rng.permutation(n_samples) if shuffle else range(n_samples)
+
+
+def order_block(order, start, stop):
+    """order[start:stop] as an intp array (of an epoch_orders item)."""
+    if isinstance(order, range):
+        return np.arange(start, min(stop, order.stop), dtype=np.intp)
+    return order[start:stop]

@@ -13,7 +13,7 @@ from fastbp import _core
 from fastbp import _training as training
 from fastbp import _validation as check
 from fastbp._layout import make_layout, views
-from fastbp._random import epoch_orders, initial_weights
+from fastbp._random import epoch_orders, initial_weights, order_block
 from fastbp.errors import DivergenceError
 from fastbp.history import History
 
@@ -383,7 +383,8 @@ class MLP:
             optimizer = _optimizer(settings, lr)
             order, mean = next(orders), 0.0
             for start in range(0, n_samples, block):
-                mean += self._run_block(data.X, data.Y, weight, order[start:start + block],
+                mean += self._run_block(data.X, data.Y, weight,
+                                        order_block(order, start, start + block),
                                         batch, start % batch,
                                         start + block >= n_samples, optimizer,
                                         1.0 / n_samples, update_biases, grad, state,
