@@ -1,5 +1,41 @@
-"""Helpers shared by test files (plain functions, not fixtures)."""
+"""Helpers shared by test files (plain functions and constants, not fixtures)."""
 import numpy as np
+import pytest
+
+# fit's optimizer options, each set different from the defaults somewhere.
+OPTIMIZERS = [
+    pytest.param(dict(optimizer="sgd"), id="sgd"),
+    pytest.param(dict(optimizer="sgd", momentum=0.9), id="momentum"),
+    pytest.param(dict(optimizer="sgd", momentum=0.8, nesterov=True), id="nesterov"),
+    pytest.param(dict(optimizer="sgd", weight_decay=0.01), id="sgd-decay"),
+    pytest.param(dict(optimizer="adam", lr=0.01), id="adam"),
+    pytest.param(dict(optimizer="adam", lr=0.01, betas=(0.8, 0.99), eps=1e-6,
+                      weight_decay=0.001), id="adam-decay"),
+    pytest.param(dict(optimizer="rprop", lr=0.01, batch_size=None), id="rprop"),
+    pytest.param(dict(optimizer="rprop", lr=0.02, batch_size=None, etas=(0.4, 1.3),
+                      step_sizes=(1e-4, 0.05)), id="rprop-clamped"),
+]
+
+
+def random_targets(rng, kind, n, n_out):
+    """(n, n_out) targets of a kind: real, positive, unit (in [0, 1)), binary,
+    one_hot, distribution (rows summing to 1) or unnormalised (rows of
+    probabilities summing to 0.4, 1.7, 0.65, ...)."""
+    if kind == "real":
+        return rng.normal(size=(n, n_out))
+    if kind == "positive":
+        return rng.uniform(0, 2, size=(n, n_out))
+    if kind == "unit":
+        return rng.uniform(size=(n, n_out))
+    if kind == "binary":
+        return rng.integers(0, 2, size=(n, n_out)).astype(float)
+    if kind == "one_hot":
+        return np.eye(n_out)[rng.integers(n_out, size=n)]
+    if kind == "distribution":
+        Y = rng.uniform(size=(n, n_out))
+        return Y / Y.sum(axis=1, keepdims=True)
+    mass = np.resize([0.4, 1.7, 0.65], n)[:, None]
+    return rng.dirichlet(np.ones(n_out), n) * mass
 
 
 def flat_gradient(grad_weights, grad_biases):

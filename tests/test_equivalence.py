@@ -10,7 +10,7 @@ import pytest
 
 import fastbp
 from fastbp import reference
-from helpers import flat_gradient
+from helpers import flat_gradient, random_targets
 
 # (layer_sizes, activations, loss, targets, bias, update_biases): 1 to 4
 # weight layers, widths 1 to 40, every activation in a hidden and in an
@@ -72,22 +72,7 @@ def data(sizes, targets, dtype):
     rng = np.random.default_rng(len(sizes) * 1000 + sum(sizes))
     n_in, n_out = sizes[0], sizes[-1]
     X = rng.normal(size=(N_SAMPLES, n_in))
-    if targets == "real":
-        Y = rng.normal(size=(N_SAMPLES, n_out))
-    elif targets == "positive":
-        Y = rng.uniform(0, 2, size=(N_SAMPLES, n_out))
-    elif targets == "unit":
-        Y = rng.uniform(size=(N_SAMPLES, n_out))
-    elif targets == "binary":
-        Y = rng.integers(0, 2, size=(N_SAMPLES, n_out)).astype(float)
-    elif targets == "one_hot":
-        Y = np.eye(n_out)[rng.integers(n_out, size=N_SAMPLES)]
-    elif targets == "distribution":
-        Y = rng.uniform(size=(N_SAMPLES, n_out))
-        Y /= Y.sum(axis=1, keepdims=True)
-    else:  # probabilities not summing to 1: rows summing to 0.4, 1.7, 0.65, ...
-        mass = np.resize([0.4, 1.7, 0.65], N_SAMPLES)[:, None]
-        Y = rng.dirichlet(np.ones(n_out), N_SAMPLES) * mass
+    Y = random_targets(rng, targets, N_SAMPLES, n_out)
     return X.astype(dtype).astype(float), Y.astype(dtype).astype(float)
 
 

@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_info
 import fastbp
 from fastbp import _core, reference
 from fastbp.errors import DivergenceError
+from helpers import OPTIMIZERS as ALL_OPTIMIZERS, random_targets
 
 # (layer_sizes, activations, loss, targets, bias, update_biases): every
 # activation in a hidden and in an output layer (softmax only as output: the
@@ -73,19 +74,7 @@ def data(sizes, targets, dtype, n=N_SAMPLES, seed=0):
     rng = np.random.default_rng(seed + sum(sizes))
     n_out = sizes[-1]
     X = rng.normal(size=(n, sizes[0]))
-    if targets == "real":
-        Y = rng.normal(size=(n, n_out))
-    elif targets == "positive":
-        Y = rng.uniform(0, 2, size=(n, n_out))
-    elif targets == "unit":
-        Y = rng.uniform(size=(n, n_out))
-    elif targets == "binary":
-        Y = rng.integers(0, 2, size=(n, n_out)).astype(float)
-    elif targets == "one_hot":
-        Y = np.eye(n_out)[rng.integers(n_out, size=n)]
-    else:  # distribution
-        Y = rng.uniform(size=(n, n_out))
-        Y /= Y.sum(axis=1, keepdims=True)
+    Y = random_targets(rng, targets, n, n_out)
     weight = rng.uniform(0.5, 2.0, size=n)
     as_dtype = lambda A: A.astype(dtype).astype(float)  # noqa: E731
     return as_dtype(X), as_dtype(Y), as_dtype(weight)
@@ -142,15 +131,8 @@ def test_fit_matches_reference(kernel_path, sizes, activations, loss, targets, b
         np.testing.assert_array_equal(np.concatenate(core.biases), 0.0)
 
 
-OPTIMIZERS = [
-    pytest.param(dict(optimizer="sgd", momentum=0.9), id="momentum"),
-    pytest.param(dict(optimizer="sgd", momentum=0.8, nesterov=True), id="nesterov"),
-    pytest.param(dict(optimizer="sgd", weight_decay=0.01), id="sgd-decay"),
-    pytest.param(dict(optimizer="adam", lr=0.01), id="adam"),
-    pytest.param(dict(optimizer="adam", lr=0.01, betas=(0.8, 0.99), eps=1e-6,
-                      weight_decay=0.001), id="adam-decay"),
-    pytest.param(dict(optimizer="rprop", lr=0.01, batch_size=None), id="rprop"),
-]
+# Plain SGD has tests of its own above.
+OPTIMIZERS = [p for p in ALL_OPTIMIZERS if p.id != "sgd"]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -14,21 +14,10 @@ import pytest
 
 import fastbp
 from fastbp import reference
+from helpers import OPTIMIZERS
 
 IMPLS = [pytest.param(fastbp.MLP, id="fastbp"), pytest.param(reference.MLP, id="reference")]
 
-OPTIMIZERS = [
-    pytest.param(dict(optimizer="sgd"), id="sgd"),
-    pytest.param(dict(optimizer="sgd", momentum=0.9), id="momentum"),
-    pytest.param(dict(optimizer="sgd", momentum=0.8, nesterov=True), id="nesterov"),
-    pytest.param(dict(optimizer="sgd", weight_decay=0.01), id="sgd-decay"),
-    pytest.param(dict(optimizer="adam", lr=0.01), id="adam"),
-    pytest.param(dict(optimizer="adam", lr=0.01, betas=(0.8, 0.99), eps=1e-6,
-                      weight_decay=0.001), id="adam-decay"),
-    pytest.param(dict(optimizer="rprop", lr=0.01, batch_size=None), id="rprop"),
-    pytest.param(dict(optimizer="rprop", lr=0.02, batch_size=None, etas=(0.4, 1.3),
-                      step_sizes=(1e-4, 0.05)), id="rprop-clamped"),
-]
 SCHEDULES = [
     pytest.param(dict(schedule="constant"), id="constant"),
     pytest.param(dict(schedule="invscaling", power_t=0.7), id="invscaling"),
