@@ -267,8 +267,7 @@ static double FBP_LOCAL(fit_rows)(const fbp_net *net, const fbp_train_options *o
                                   ptrdiff_t *n_updates, ptrdiff_t *n_done)
 {
     const fbp_optimizer_options *o = &opt->optim;
-    const int plain = o->kind == FBP_SGD && o->momentum == 0 && o->weight_decay == 0 &&
-                      !opt->check_params;
+    const int plain = fbp_plain_sgd(o) && !opt->check_params;
     const ptrdiff_t n_in = net->sizes[0];
     const ptrdiff_t batch = opt->batch_size, top = FBP_LOCAL(top_offset)(net);
     FBP_LOCAL(rows_work) w = FBP_LOCAL(split_rows)(net, workspace);

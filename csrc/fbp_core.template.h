@@ -1010,8 +1010,7 @@ double FBP_ENTRY(fbp_fit)(const fbp_net *net, const fbp_train_options *opt,
     const ptrdiff_t n_in = net->sizes[0], K = net->sizes[net->n_layers];
     const ptrdiff_t batch = opt->batch_size > 1 ? opt->batch_size : 1;
     const fbp_optimizer_options *o = &opt->optim;
-    const int fused = batch == 1 && o->kind == FBP_SGD && o->momentum == 0 &&
-                      o->weight_decay == 0;
+    const int fused = batch == 1 && fbp_plain_sgd(o);
     FBP_LOCAL(work) w = FBP_LOCAL(split)(net, workspace);
     double total = 0, E;
     *n_done = 0;

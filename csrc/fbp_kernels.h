@@ -123,6 +123,10 @@ typedef struct {
  * step sizes), else 0. */
 int fbp_state_blocks(const fbp_optimizer_options *o);
 
+/* Nonzero for plain gradient descent (SGD without momentum or decay), whose
+ * update needs no state and can be fused into the backward pass. */
+int fbp_plain_sgd(const fbp_optimizer_options *o);
+
 /* How fbp_fit trains. */
 typedef struct {
     fbp_optimizer_options optim;

@@ -55,3 +55,8 @@ int fbp_state_blocks(const fbp_optimizer_options *o)
         return o->momentum != 0 ? 1 : 0;
     }
 }
+
+int fbp_plain_sgd(const fbp_optimizer_options *o)
+{
+    return o->kind == FBP_SGD && o->momentum == 0 && o->weight_decay == 0;
+}

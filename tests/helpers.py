@@ -17,6 +17,16 @@ OPTIMIZERS = [
 ]
 
 
+def assert_close(actual, desired, rtol, atol, what):
+    """Agreement to rtol, and to atol times the largest |desired| (an entry
+    near 0 keeps the absolute error of the numbers it was computed from)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    desired = np.asarray(desired, dtype=np.float64)
+    scale = max(np.abs(desired).max(), 1e-300)
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol * scale,
+                               err_msg=f"{what} differ")
+
+
 def random_targets(rng, kind, n, n_out):
     """(n, n_out) targets of a kind: real, positive, unit (in [0, 1)), binary,
     one_hot, distribution (rows summing to 1) or unnormalised (rows of

@@ -10,7 +10,7 @@ import pytest
 
 import fastbp
 from fastbp import reference
-from helpers import flat_gradient, random_targets
+from helpers import assert_close, flat_gradient, random_targets
 
 # (layer_sizes, activations, loss, targets, bias, update_biases): 1 to 4
 # weight layers, widths 1 to 40, every activation in a hidden and in an
@@ -57,14 +57,6 @@ TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=1e-4, atol=
 # the 6e-8 rounding of a into a relative error of 6e-8 / (1 - a).
 TOL_ONE_PASS = {"float64": dict(rtol=1e-12, atol=1e-14),
                 "float32": dict(rtol=1e-4, atol=1e-6)}
-
-
-def assert_close(actual, desired, rtol, atol, what):
-    actual = np.asarray(actual, dtype=np.float64)
-    desired = np.asarray(desired, dtype=np.float64)
-    scale = max(np.abs(desired).max(), 1e-300)
-    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol * scale,
-                               err_msg=f"{what} differ")
 
 
 def data(sizes, targets, dtype):

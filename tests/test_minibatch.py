@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_info
 import fastbp
 from fastbp import _core, reference
 from fastbp.errors import DivergenceError
-from helpers import OPTIMIZERS as ALL_OPTIMIZERS, random_targets
+from helpers import OPTIMIZERS as ALL_OPTIMIZERS, assert_close, random_targets
 
 # (layer_sizes, activations, loss, targets, bias, update_biases): every
 # activation in a hidden and in an output layer (softmax only as output: the
@@ -48,14 +48,6 @@ SEED = 20241124
 # against the float64 reference to 1e-4; a parameter near 0 keeps the
 # absolute error of the numbers it was summed from (atol times the largest).
 TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=1e-4, atol=1e-5)}
-
-
-def assert_close(actual, desired, rtol, atol, what):
-    actual = np.asarray(actual, dtype=np.float64)
-    desired = np.asarray(desired, dtype=np.float64)
-    scale = max(np.abs(desired).max(), 1e-300)
-    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol * scale,
-                               err_msg=f"{what} differ")
 
 
 @contextlib.contextmanager

@@ -188,7 +188,7 @@ cdef class Optimizer:
     def fused(self):
         """Whether per-sample training updates inside the backward pass
         (plain SGD), so fit needs no gradient buffer at batch size 1."""
-        return self.o.kind == FBP_SGD and self.o.momentum == 0 and self.o.weight_decay == 0
+        return bool(fbp_plain_sgd(&self.o))
 
 
 cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:

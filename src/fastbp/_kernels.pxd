@@ -40,6 +40,7 @@ cdef extern from "fbp_kernels.h" nogil:
         double eta_minus, eta_plus, step_min, step_max
 
     int fbp_state_blocks(const fbp_optimizer_options *o)
+    int fbp_plain_sgd(const fbp_optimizer_options *o)
 
     ctypedef struct fbp_train_options:
         fbp_optimizer_options optim
