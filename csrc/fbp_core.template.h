@@ -164,10 +164,16 @@ FBP_INLINE LANE FBP_LOCAL(activate_lanes)(int act, LANE x)
     LANE s, m;
     switch (act) {
     case FBP_SIGMOID:
+    {
         /* With e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0,
-         * e / (1 + e) below. 1 + e = (1 + s) + s m rounds once. */
+         * e / (1 + e) below. 1 + e = (1 + s) + s m rounds once. The
+         * numerator's choice is made on s, which is ready before m, so it
+         * adds nothing to the chain: 1 + 0 m, or s + s m. */
         m = FBP_LOCAL(expm1_parts)(FBP_LOCAL(neg_abs)(x), &s);
-        return FBP_LOCAL(blend)(FBP_MASK(x >= 0), zero + 1, s + s * m) / ((1 + s) + s * m);
+        const LBITS pos = FBP_MASK(x >= 0);
+        const LANE lead = FBP_LOCAL(blend)(pos, zero + 1, s);
+        return (lead + FBP_LOCAL(blend)(pos, zero, s) * m) / ((1 + s) + s * m);
+    }
     case FBP_TANH: {
         /* tanh|x| = -m / (2 + m), m = expm1(-2|x|): exact near 0 too. */
         m = FBP_LOCAL(expm1_parts)(2 * FBP_LOCAL(neg_abs)(x), &s);
@@ -878,26 +884,40 @@ FBP_INLINE double FBP_LOCAL(tiny_deltas)(const fbp_net *net, int act, int loss, 
 }
 
 /* Phases 3 and 4 on a tiny network from the output layer's deltas d, as
- * backward() does them (act as for layer_act). The first layer's update also
- * yields the next sample's net inputs to it, for input x_next, in *net0:
- * tiny_net0's sums of the updated weights, taken from registers before they
- * reach memory. That layer's deltas are left as the product p f'(a) of the
- * sums p from the layer above and the slope, so that with lr f'(a) and
- * lr x f'(a) worked out ahead one multiply-add separates p from each updated
- * weight. Returns nonzero (with check) if an update leaves a parameter that
- * is not finite. */
+ * backward() does them (act as for layer_act). Also the next sample's net
+ * inputs to the first layer, for input x_next, in *net0, without waiting for
+ * that layer's update: with the update W -= (lr f'(a) p) x^T (and the same
+ * on b, q1 = 1, if biases train; else q1 = 0), p the sums W1^T d1 from the
+ * layer above, the updated net inputs are
+ *   b + W x_next - (lr f'(a) (q1 + x . x_next)) p,
+ * where all but d1 is known before d1 is: one multiply-add per unit of the
+ * layer above separates d1 from net0. They differ from the sums of the
+ * updated weights by rounding only. Returns nonzero (with check) if an update
+ * leaves a parameter that is not finite. */
 FBP_INLINE int FBP_LOCAL(tiny_backward)(const fbp_net *net, int act, FBP_LOCAL(tiny) *tn,
                                         const T *x, LANE d, T lr, int update_biases,
                                         int check, const T *x_next, LANE *net0)
 {
+    const ptrdiff_t n_in0 = net->sizes[0];
+    const int biases0 = update_biases && net->b_offsets[0] >= 0;
     const LANE zero = {0};
     LANE p = d, lr_slope = zero + lr;
     int bad = 0;
+    T reach = biases0 ? 1 : 0;
+    for (ptrdiff_t i = 0; i < n_in0; i++) reach += x[i] * x_next[i];
+    *net0 = FBP_LOCAL(tiny_net0)(net, tn, x_next);
     for (ptrdiff_t l = net->n_layers - 1; l > 0; l--) {
         const ptrdiff_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const LANE a = tn->out[l - 1], step = lr * d;
         const LANE a_kept = FBP_LOCAL(blend)(tn->keep[l - 1], a, zero);
+        const int below = FBP_LOCAL(layer_act)(net, act, l - 1);
         if (update_biases && net->b_offsets[l] >= 0) tn->b[l] -= lr * d;
+        if (l == 1) {
+            lr_slope = lr * FBP_LOCAL(slope_lanes)(below, a);
+            const LANE pull = lr_slope * reach;
+            for (ptrdiff_t j = 0; j < FBP_LANES; j++)
+                if (j < n_out) *net0 -= (pull * tn->w[l][j]) * d[j];
+        }
         /* The sums for the deltas below, with the weights from before the
          * update. */
         p = tn->w[l][0] * d[0];
@@ -911,20 +931,13 @@ FBP_INLINE int FBP_LOCAL(tiny_backward)(const fbp_net *net, int act, FBP_LOCAL(t
             for (ptrdiff_t i = 0; i < n_in; i++) bad |= FBP_LOCAL(any_nonfinite)(tn->wt[l][i]);
             bad |= FBP_LOCAL(any_nonfinite)(tn->b[l]);
         }
-        const int below = FBP_LOCAL(layer_act)(net, act, l - 1);
         if (l > 1) d = FBP_LOCAL(derivative_lanes)(below, a, p);
-        else lr_slope = lr * FBP_LOCAL(slope_lanes)(below, a);
     }
-    LANE s = tn->b[0];
-    if (update_biases && net->b_offsets[0] >= 0) s = tn->b[0] -= lr_slope * p;
-    for (ptrdiff_t i = 0; i < net->sizes[0]; i++) {
-        tn->wt[0][i] -= (x[i] * lr_slope) * p;
-        s += tn->wt[0][i] * x_next[i];
-    }
-    *net0 = s;
+    if (net->n_layers == 1) *net0 -= (lr_slope * reach) * p;
+    if (biases0) tn->b[0] -= lr_slope * p;
+    for (ptrdiff_t i = 0; i < n_in0; i++) tn->wt[0][i] -= (x[i] * lr_slope) * p;
     if (check) {
-        for (ptrdiff_t i = 0; i < net->sizes[0]; i++)
-            bad |= FBP_LOCAL(any_nonfinite)(tn->wt[0][i]);
+        for (ptrdiff_t i = 0; i < n_in0; i++) bad |= FBP_LOCAL(any_nonfinite)(tn->wt[0][i]);
         bad |= FBP_LOCAL(any_nonfinite)(tn->b[0]);
     }
     return bad;
