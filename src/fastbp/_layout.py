@@ -6,6 +6,14 @@ core (csrc/fbp_core.template.h) relies on that order. ``weights`` and
 """
 from typing import NamedTuple
 
+import numpy as np
+
+# Buffers the kernels stream through start on a cache line: a register-wide
+# load that straddles two lines costs the per-sample loop about 30% on large
+# networks (256-512-512-10 float32: 77 against 59 us per sample with params
+# 16 bytes past a line, as NumPy's allocator leaves large arrays).
+ALIGN = 64
+
 
 class Layout(NamedTuple):
     sizes: tuple        # units per layer, inputs first
@@ -34,3 +42,12 @@ def views(params, layout):
         weights.append(params[w:w + n_out * n_in].reshape(n_out, n_in))
         biases.append(params[b:b + n_out] if b >= 0 else None)
     return weights, (biases if layout.b_offsets[0] >= 0 else None)
+
+
+def aligned_zeros(n, dtype):
+    """n zeros of dtype in a 1-D array whose data starts on an ALIGN-byte
+    boundary."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(n * itemsize + ALIGN, np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start:start + n * itemsize].view(dtype)

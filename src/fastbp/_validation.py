@@ -108,16 +108,21 @@ def _cast(a, dtype):
         return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
-def _check_finite(a, name):
+def all_finite(a):
+    """True if no entry of a is NaN or infinite."""
     # a . a is finite only if every entry is (NaN and infinity propagate), and
     # BLAS computes it at memory speed without a temporary; only when it is
-    # not (bad input, or finite values whose squares overflow) does the exact
-    # check run, to find the first bad entry.
+    # not (bad values, or finite values whose squares overflow) does the exact
+    # check run.
     flat = a.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore"):
-        if flat.size and np.isfinite(np.dot(flat, flat)):
-            return
-    if not np.isfinite(a).all():
+        if flat.size == 0 or np.isfinite(np.dot(flat, flat)):
+            return True
+    return bool(np.isfinite(a).all())
+
+
+def _check_finite(a, name):
+    if not all_finite(a):
         where = np.argwhere(~np.isfinite(a))[0]
         raise ValueError(f"{name} contains NaN or infinity (first at index "
                          f"{tuple(int(i) for i in where)})")

@@ -12,7 +12,7 @@ import numpy as np
 from fastbp import _core
 from fastbp import _training as training
 from fastbp import _validation as check
-from fastbp._layout import make_layout, views
+from fastbp._layout import aligned_zeros, make_layout, views
 from fastbp._random import epoch_orders, initial_weights, order_block
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -120,14 +120,14 @@ class MLP:
         self.dtype = dtype
         self.bias = bias
         self._layout = make_layout(sizes, bias)
-        self._params = np.zeros(self._layout.n_params, dtype)
+        self._params = aligned_zeros(self._layout.n_params, dtype)
         self.weights, self.biases = views(self._params, self._layout)
         self._top = _core.Topology(
             np.array(sizes, np.intp), np.array(self._layout.w_offsets, np.intp),
             np.array(self._layout.b_offsets, np.intp),
             np.array([_core.ACTIVATIONS[a] for a in activations], np.intc),
             _core.LOSSES[loss])
-        self._workspace = np.empty(self._top.workspace_size, dtype)
+        self._workspace = aligned_zeros(self._top.workspace_size, dtype)
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
         self._first = np.zeros(1, np.intp)
@@ -375,7 +375,7 @@ class MLP:
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         state = self._optimizer_state(settings)
         grad = (self._no_grad if batch == 1 and _optimizer(settings, settings.lr).fused
-                else np.zeros_like(self._params))
+                else aligned_zeros(self._params.size, self.dtype))
         weight = self._no_grad if data.weight is None else data.weight
         block = self._block_samples(batch)
 
@@ -437,7 +437,7 @@ class MLP:
             self._top, optimizer, self._params, X, Y, weight, order, batch, batch_done,
             finish, loss_scale, update_biases, single, self._workspace, grad,
             state.values, state.n_updates)
-        if done < order.shape[0] or not (single or np.isfinite(self._params).all()):
+        if done < order.shape[0] or not (single or check.all_finite(self._params)):
             state.restore(saved)
             self._restore(grad, where, optimizer.lr)
         state.n_updates = n_updates
@@ -475,7 +475,7 @@ class _OptimizerState:
     @classmethod
     def fresh(cls, settings, n_params, dtype):
         blocks = _optimizer(settings, settings.lr).state_blocks
-        values = np.zeros(blocks * n_params, dtype)
+        values = aligned_zeros(blocks * n_params, dtype)
         if settings.optimizer == "rprop":
             values[n_params:] = settings.lr      # the initial step sizes
         return cls(settings.state_key(), values)
