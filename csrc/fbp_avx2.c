@@ -6,6 +6,7 @@
 FBP_TARGET_PUSH("avx2,fma")
 #define FBP_ISA avx2
 #define FBP_ISA_NAME "avx2"
+#define FBP_ISA_AVX 1
 #include "fbp_instantiate.h"
 FBP_TARGET_POP
 #endif

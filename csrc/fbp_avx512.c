@@ -6,6 +6,7 @@
 FBP_TARGET_PUSH(FBP_AVX512_TARGET)
 #define FBP_ISA avx512
 #define FBP_ISA_NAME "avx512"
+#define FBP_ISA_AVX 1
 #include "fbp_instantiate.h"
 FBP_TARGET_POP
 #endif

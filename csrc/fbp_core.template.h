@@ -60,7 +60,10 @@
  * the ABI note GCC gives for vectors passed by value does not apply. */
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
-#if defined(__AVX__)
+/* The AVX builds say so with FBP_ISA_AVX: clang's target pragma, unlike
+ * GCC's, leaves __AVX__ undefined. */
+#if defined(__AVX__) || defined(FBP_ISA_AVX)
+#define FBP_AVX 1
 #define FBP_LANE_BYTES 32
 #else
 #define FBP_LANE_BYTES 16
@@ -110,7 +113,7 @@ FBP_INLINE LANE FBP_LOCAL(neg_abs)(LANE x)
 /* x, or c in the lanes where x < c; NaN stays NaN. On x86 one instruction
  * (max returns its second operand when either is NaN) in place of a
  * comparison and a blend: it is on the chain of every activation. */
-#if FBP_HAVE_LANES && defined(__AVX__)
+#if FBP_HAVE_LANES && defined(FBP_AVX)
 #include <immintrin.h>
 #define FBP_MAX_LANES FBP_CAT(_mm256_max, FBP_PD_PS)
 #elif FBP_HAVE_LANES && defined(__SSE2__)
@@ -480,9 +483,34 @@ FBP_INLINE int FBP_LOCAL(sgd_rows)(T *FBP_RESTRICT W, ptrdiff_t n_in, ptrdiff_t 
 {
     T step[4];
     int bad = 0;
+    ptrdiff_t i = 0;
     for (ptrdiff_t r = 0; r < R; r++) step[r] = lr * g[r];
+    if (prev && R == 4) {
+        /* Whole lanes written out: clang leaves the loop below scalar. */
+        const LANE zero = {0};
+        const LANE g0 = zero + g[0], g1 = zero + g[1], g2 = zero + g[2], g3 = zero + g[3];
+        const LANE c0 = zero + step[0], c1 = zero + step[1];
+        const LANE c2 = zero + step[2], c3 = zero + step[3];
+        T *FBP_RESTRICT w0 = W, *FBP_RESTRICT w1 = W + n_in;
+        T *FBP_RESTRICT w2 = W + 2 * n_in, *FBP_RESTRICT w3 = W + 3 * n_in;
+        for (; i + FBP_LANES <= n_in; i += FBP_LANES) {
+            const LANE ai = FBP_LOCAL(load_lanes)(a + i);
+            const LANE u0 = FBP_LOCAL(load_lanes)(w0 + i), u1 = FBP_LOCAL(load_lanes)(w1 + i);
+            const LANE u2 = FBP_LOCAL(load_lanes)(w2 + i), u3 = FBP_LOCAL(load_lanes)(w3 + i);
+            LANE back = fresh ? zero : FBP_LOCAL(load_lanes)(prev + i);
+            back += u0 * g0;
+            back += u1 * g1;
+            back += u2 * g2;
+            back += u3 * g3;
+            FBP_LOCAL(store_lanes)(w0 + i, u0 - c0 * ai);
+            FBP_LOCAL(store_lanes)(w1 + i, u1 - c1 * ai);
+            FBP_LOCAL(store_lanes)(w2 + i, u2 - c2 * ai);
+            FBP_LOCAL(store_lanes)(w3 + i, u3 - c3 * ai);
+            FBP_LOCAL(store_lanes)(prev + i, back);
+        }
+    }
     if (prev) {
-        for (ptrdiff_t i = 0; i < n_in; i++) {
+        for (; i < n_in; i++) {
             T back = fresh ? 0 : prev[i];
             for (ptrdiff_t r = 0; r < R; r++) {
                 const T w = W[r * n_in + i];
@@ -492,11 +520,11 @@ FBP_INLINE int FBP_LOCAL(sgd_rows)(T *FBP_RESTRICT W, ptrdiff_t n_in, ptrdiff_t 
             prev[i] = back;
         }
     } else {
-        for (ptrdiff_t i = 0; i < n_in; i++)
+        for (; i < n_in; i++)
             for (ptrdiff_t r = 0; r < R; r++) W[r * n_in + i] -= step[r] * a[i];
     }
     if (check) {
-        for (ptrdiff_t i = 0; i < R * n_in; i++) bad |= W[i] - W[i] != 0;
+        for (ptrdiff_t k = 0; k < R * n_in; k++) bad |= W[k] - W[k] != 0;
     }
     return bad;
 }
@@ -1117,4 +1145,5 @@ double FBP_ENTRY(fbp_gradient)(const fbp_net *net, const T *params, const T *x,
 #undef FBP_LANES
 #undef FBP_LANE_BYTES
 #undef FBP_HAVE_LANES
+#undef FBP_AVX
 #undef FBP_TINY_LAYERS
