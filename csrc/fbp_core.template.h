@@ -920,7 +920,8 @@ FBP_INLINE double FBP_LOCAL(tiny_deltas)(const fbp_net *net, int act, int loss, 
  *   b + W x_next - (lr f'(a) (q1 + x . x_next)) p,
  * where all but d1 is known before d1 is: one multiply-add per unit of the
  * layer above separates d1 from net0. They differ from the sums of the
- * updated weights by rounding only. Returns nonzero (with check) if an update
+ * updated weights by rounding only (unless they overflow: see the end).
+ * Returns nonzero (with check) if an update
  * leaves a parameter that is not finite. */
 FBP_INLINE int FBP_LOCAL(tiny_backward)(const fbp_net *net, int act, FBP_LOCAL(tiny) *tn,
                                         const T *x, LANE d, T lr, int update_biases,
@@ -964,6 +965,11 @@ FBP_INLINE int FBP_LOCAL(tiny_backward)(const fbp_net *net, int act, FBP_LOCAL(t
     if (net->n_layers == 1) *net0 -= (lr_slope * reach) * p;
     if (biases0) tn->b[0] -= lr_slope * p;
     for (ptrdiff_t i = 0; i < n_in0; i++) tn->wt[0][i] -= (x[i] * lr_slope) * p;
+    /* Huge inputs can overflow the shortcut (x . x_next, say) where the sums
+     * of the updated weights stay finite: then those sums. The branch only
+     * waits for net0, so on the usual path the chain goes on past it. */
+    if (FBP_UNLIKELY(FBP_LOCAL(any_nonfinite)(*net0)))
+        *net0 = FBP_LOCAL(tiny_net0)(net, tn, x_next);
     if (check) {
         for (ptrdiff_t i = 0; i < n_in0; i++) bad |= FBP_LOCAL(any_nonfinite)(tn->wt[0][i]);
         bad |= FBP_LOCAL(any_nonfinite)(tn->b[0]);

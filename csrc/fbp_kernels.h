@@ -30,10 +30,13 @@
 #define FBP_SIMD_REDUCE(...)
 #endif
 
+/* FBP_UNLIKELY(c): c, for a branch the compiler should lay out as the rare one. */
 #if defined(__GNUC__)
 #define FBP_INLINE static inline __attribute__((always_inline))
+#define FBP_UNLIKELY(c) __builtin_expect(!!(c), 0)
 #else
 #define FBP_INLINE static inline
+#define FBP_UNLIKELY(c) (c)
 #endif
 
 /* Per-file x86 targets need GCC or clang; elsewhere only the baseline path

@@ -194,3 +194,20 @@ def test_tiny_network_edges_match_reference(kernel_path, sizes, activations, los
     h_core, h_ref = core.fit(X, Y, **fit), ref.fit(X, Y, **fit)
     assert_close(core.params, ref.params, **TOL[dtype], what="parameters after fit")
     assert_close(h_core.loss, h_ref.loss, **TOL[dtype], what="History losses")
+
+
+@pytest.mark.parametrize("sizes", [[1, 1], [2, 2, 2]])
+def test_tiny_network_with_huge_inputs_trains_as_the_reference(kernel_path, sizes):
+    # The tiny loop's shortcut for the next sample's net inputs multiplies
+    # inputs by inputs (1e60 overflows float32) where the reference's sums of
+    # the updated weights do not: found by hypothesis in test_properties.
+    core, ref = engines(sizes, ["sigmoid"] * (len(sizes) - 1), "squared_error", False,
+                        "float32")
+    X = np.full((4, sizes[0]), 1e30)
+    X[1::2] *= -1
+    Y = np.zeros((4, sizes[-1]))
+    fit = dict(epochs=2, lr=0.01, shuffle=False)
+    h_core, h_ref = core.fit(X, Y, **fit), ref.fit(X, Y, **fit)
+    assert np.isfinite(core.params).all()
+    assert_close(core.params, ref.params, **TOL["float32"], what="parameters after fit")
+    assert_close(h_core.loss, h_ref.loss, **TOL["float32"], what="History losses")
