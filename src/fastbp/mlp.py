@@ -213,8 +213,12 @@ class MLP:
         X = check.as_numeric(X, "X")
         if X.ndim == 1:
             x = check.as_vector(X, "X", self.n_inputs, self.dtype, "features")
-            return self.predict(x.reshape(1, -1))[0]
-        X = check.as_matrix(X, "X", self.n_inputs, self.dtype, "features")
+            return self._outputs(x.reshape(1, -1), n_jobs)[0]
+        return self._outputs(check.as_matrix(X, "X", self.n_inputs, self.dtype, "features"),
+                             n_jobs)
+
+    def _outputs(self, X, n_jobs):
+        """predict for checked samples X."""
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         with self._lock, _core.blas_threads(self._top, X.shape[0], n_jobs):
             _core.predict(self._top, self._params, X, out, self._workspace)
