@@ -920,9 +920,10 @@ FBP_INLINE double FBP_LOCAL(tiny_deltas)(const fbp_net *net, int act, int loss, 
  *   b + W x_next - (lr f'(a) (q1 + x . x_next)) p,
  * where all but d1 is known before d1 is: one multiply-add per unit of the
  * layer above separates d1 from net0. They differ from the sums of the
- * updated weights by rounding only (unless they overflow: see the end).
- * Returns nonzero (with check) if an update
- * leaves a parameter that is not finite. */
+ * updated weights by rounding only (unless they overflow: see the end), so
+ * where a compiled call starts, and its first sample's net inputs are summed,
+ * changes the rounding of what follows. Returns nonzero (with check) if an
+ * update leaves a parameter that is not finite. */
 FBP_INLINE int FBP_LOCAL(tiny_backward)(const fbp_net *net, int act, FBP_LOCAL(tiny) *tn,
                                         const T *x, LANE d, T lr, int update_biases,
                                         int check, const T *x_next, LANE *net0)
