@@ -488,9 +488,7 @@ FBP_INLINE int FBP_LOCAL(sgd_rows)(T *FBP_RESTRICT W, ptrdiff_t n_in, ptrdiff_t 
     if (prev && R == 4) {
         /* Whole lanes written out: clang leaves the loop below scalar. */
         const LANE zero = {0};
-        const LANE g0 = zero + g[0], g1 = zero + g[1], g2 = zero + g[2], g3 = zero + g[3];
-        const LANE c0 = zero + step[0], c1 = zero + step[1];
-        const LANE c2 = zero + step[2], c3 = zero + step[3];
+        const T g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3];
         T *FBP_RESTRICT w0 = W, *FBP_RESTRICT w1 = W + n_in;
         T *FBP_RESTRICT w2 = W + 2 * n_in, *FBP_RESTRICT w3 = W + 3 * n_in;
         for (; i + FBP_LANES <= n_in; i += FBP_LANES) {
@@ -502,10 +500,10 @@ FBP_INLINE int FBP_LOCAL(sgd_rows)(T *FBP_RESTRICT W, ptrdiff_t n_in, ptrdiff_t 
             back += u1 * g1;
             back += u2 * g2;
             back += u3 * g3;
-            FBP_LOCAL(store_lanes)(w0 + i, u0 - c0 * ai);
-            FBP_LOCAL(store_lanes)(w1 + i, u1 - c1 * ai);
-            FBP_LOCAL(store_lanes)(w2 + i, u2 - c2 * ai);
-            FBP_LOCAL(store_lanes)(w3 + i, u3 - c3 * ai);
+            FBP_LOCAL(store_lanes)(w0 + i, u0 - step[0] * ai);
+            FBP_LOCAL(store_lanes)(w1 + i, u1 - step[1] * ai);
+            FBP_LOCAL(store_lanes)(w2 + i, u2 - step[2] * ai);
+            FBP_LOCAL(store_lanes)(w3 + i, u3 - step[3] * ai);
             FBP_LOCAL(store_lanes)(prev + i, back);
         }
     }
