@@ -2,18 +2,22 @@
 import numpy as np
 import pytest
 
-# fit's optimizer options, each set different from the defaults somewhere.
+from fastbp import optim
+
+# fit's optimizer options, each optimizer argument set different from its
+# default somewhere (lr given to fit replaces the optimizer's own).
 OPTIMIZERS = [
     pytest.param(dict(optimizer="sgd"), id="sgd"),
-    pytest.param(dict(optimizer="sgd", momentum=0.9), id="momentum"),
-    pytest.param(dict(optimizer="sgd", momentum=0.8, nesterov=True), id="nesterov"),
-    pytest.param(dict(optimizer="sgd", weight_decay=0.01), id="sgd-decay"),
+    pytest.param(dict(optimizer=optim.SGD(momentum=0.9)), id="momentum"),
+    pytest.param(dict(optimizer=optim.SGD(momentum=0.8, nesterov=True)), id="nesterov"),
+    pytest.param(dict(optimizer=optim.SGD(weight_decay=0.01)), id="sgd-decay"),
     pytest.param(dict(optimizer="adam", lr=0.01), id="adam"),
-    pytest.param(dict(optimizer="adam", lr=0.01, betas=(0.8, 0.99), eps=1e-6,
-                      weight_decay=0.001), id="adam-decay"),
-    pytest.param(dict(optimizer="rprop", lr=0.01, batch_size=None), id="rprop"),
-    pytest.param(dict(optimizer="rprop", lr=0.02, batch_size=None, etas=(0.4, 1.3),
-                      step_sizes=(1e-4, 0.05)), id="rprop-clamped"),
+    pytest.param(dict(optimizer=optim.Adam(lr=0.01, betas=(0.8, 0.99), eps=1e-6,
+                                           weight_decay=0.001)), id="adam-decay"),
+    pytest.param(dict(optimizer="rprop", batch_size=None), id="rprop"),
+    pytest.param(dict(optimizer=optim.Rprop(lr=0.02, etas=(0.4, 1.3),
+                                            step_sizes=(1e-4, 0.05)), batch_size=None),
+                 id="rprop-clamped"),
 ]
 
 

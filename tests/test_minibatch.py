@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_info
 
 import fastbp
 from fastbp import _core, reference
+from fastbp._vocabulary import ACTIVATION_CODES, LOSS_CODES, OPTIMIZER_CODES
 from fastbp.errors import DivergenceError
 from helpers import OPTIMIZERS as ALL_OPTIMIZERS, assert_close, random_targets
 
@@ -169,7 +170,7 @@ def test_full_batch_in_several_chunks_matches_reference():
     start = core.params.astype(float)
     X, Y, weight = data(sizes, "distribution", "float64", n=n)
     histories = train_three_ways(core, twin, ref, X, Y, epochs=3, lr=0.5, batch_size=None,
-                                 optimizer="sgd", momentum=0.5, sample_weight=weight)
+                                 optimizer=fastbp.optim.SGD(momentum=0.5), sample_weight=weight)
     assert_agree(core, twin, ref, histories, "float64", start)
 
 
@@ -224,7 +225,7 @@ def test_nonfinite_loss_stops_before_its_sample(dtype):
         _core.set_matrix_path(matrix)
         try:
             total, done, n_updates = _core.fit(
-                net._top, _core.Optimizer("sgd", LR), net.params, X, Y, weight,
+                net._top, _core.Optimizer(OPTIMIZER_CODES["sgd"], LR), net.params, X, Y, weight,
                 np.arange(20, dtype=np.intp), 8, 0, True, 1.0, True, False, net._workspace,
                 grad, state, 0)
         finally:
@@ -285,8 +286,8 @@ def test_hidden_softmax_stays_on_the_per_sample_loop():
     # network sample by sample (its hidden layers would be unit-major).
     net = fastbp.MLP([4, 6, 2], seed=SEED)
     top = _core.Topology(net._top.sizes, net._top.w_offsets, net._top.b_offsets,
-                         np.array([_core.ACTIVATIONS["softmax"], _core.ACTIVATIONS["sigmoid"]],
-                                  np.intc), _core.LOSSES["squared_error"])
+                         np.array([ACTIVATION_CODES["softmax"], ACTIVATION_CODES["sigmoid"]],
+                                  np.intc), LOSS_CODES["squared_error"])
     assert not top.takes_matrix_path(64)
 
 

@@ -3,6 +3,7 @@ in a compiled core; a pure-Python reference with the same API; and a step
 trace that prints one training step as the textbooks work it by hand."""
 __version__ = "0.1.0"
 
+from fastbp import optim
 from fastbp._config import kernel_path, kernel_paths, set_kernel_path, show_config
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -10,7 +11,7 @@ from fastbp.mlp import MLP
 from fastbp.persistence import load
 from fastbp.trace import StepTrace, trace_step
 
-__all__ = ["MLP", "load", "History", "DivergenceError", "trace_step", "StepTrace",
+__all__ = ["MLP", "optim", "load", "History", "DivergenceError", "trace_step", "StepTrace",
            "show_config", "kernel_path", "kernel_paths", "set_kernel_path"]
 
 

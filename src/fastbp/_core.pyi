@@ -13,9 +13,9 @@ from typing_extensions import Self
 
 _F = TypeVar("_F", np.float32, np.float64)
 
-ACTIVATIONS: Final[dict[str, int]]
-LOSSES: Final[dict[str, int]]
-OPTIMIZERS: Final[dict[str, int]]
+ACTIVATION_CODES: Final[tuple[int, ...]]
+LOSS_CODES: Final[tuple[int, ...]]
+OPTIMIZER_CODES: Final[tuple[int, ...]]
 PATHS: Final[tuple[str, str, str]]
 ROWS_MIN: Final[int]
 
@@ -54,21 +54,23 @@ def blas_threads(top: Topology, rows: int, n_jobs: int) -> AbstractContextManage
 class Optimizer:
     def __new__(
         cls,
-        kind: str,
+        kind: int,
         lr: float,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         nesterov: bool = False,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        eta_minus: float = 0.5,
-        eta_plus: float = 1.2,
-        step_min: float = 1e-6,
-        step_max: float = 50.0,
+        beta1: float = 0.0,
+        beta2: float = 0.0,
+        eps: float = 0.0,
+        eta_minus: float = 0.0,
+        eta_plus: float = 0.0,
+        step_min: float = 0.0,
+        step_max: float = 0.0,
     ) -> Self: ...
     @property
     def lr(self) -> float: ...
+    @lr.setter
+    def lr(self, value: float) -> None: ...
     @property
     def state_blocks(self) -> int: ...
     @property

@@ -12,20 +12,12 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from fastbp._kernels cimport *
 
-ACTIVATIONS = {
-    "identity": FBP_IDENTITY,
-    "sigmoid": FBP_SIGMOID,
-    "tanh": FBP_TANH,
-    "relu": FBP_RELU,
-    "leaky_relu": FBP_LEAKY_RELU,
-    "softmax": FBP_SOFTMAX,
-}
-LOSSES = {
-    "squared_error": FBP_SQUARED_ERROR,
-    "binary_cross_entropy": FBP_BINARY_CROSS_ENTROPY,
-    "cross_entropy": FBP_CROSS_ENTROPY,
-}
-OPTIMIZERS = {"sgd": FBP_SGD, "adam": FBP_ADAM, "rprop": FBP_RPROP}
+# The codes of the C enums (csrc/fbp_kernels.h), in the order of the names
+# in fastbp._vocabulary, which pairs them up.
+ACTIVATION_CODES = (FBP_IDENTITY, FBP_SIGMOID, FBP_TANH, FBP_RELU, FBP_LEAKY_RELU,
+                    FBP_SOFTMAX)
+LOSS_CODES = (FBP_SQUARED_ERROR, FBP_BINARY_CROSS_ENTROPY, FBP_CROSS_ENTROPY)
+OPTIMIZER_CODES = (FBP_SGD, FBP_ADAM, FBP_RPROP)
 PATHS = ("baseline", "avx2", "avx512")
 # Batches, and predict and loss calls, of at least this many samples run as
 # BLAS matrix products (csrc/fbp_batch.template.h).
@@ -175,22 +167,24 @@ def blas_threads(Topology top, Py_ssize_t rows, Py_ssize_t n_jobs):
 cdef class Optimizer:
     """How fit turns a batch's gradient into an update (the C struct
     fbp_optimizer_options; its header comment gives the update rules).
+    Built from a checked ``fastbp.optim`` object by ``fastbp.mlp``; a field
+    the rule does not read stays 0.
 
     Parameters
     ----------
-    kind : str, one of OPTIMIZERS
-    lr : float, step size of sgd and adam
+    kind : int, one of OPTIMIZER_CODES
+    lr : float, step size of sgd and adam (set again each epoch by a schedule)
     weight_decay, momentum : float; nesterov : bool (sgd)
     beta1, beta2, eps : float (adam)
     eta_minus, eta_plus, step_min, step_max : float (rprop)
     """
     cdef fbp_optimizer_options o
 
-    def __cinit__(self, str kind, double lr, double weight_decay=0.0,
-                  double momentum=0.0, bint nesterov=False, double beta1=0.9,
-                  double beta2=0.999, double eps=1e-8, double eta_minus=0.5,
-                  double eta_plus=1.2, double step_min=1e-6, double step_max=50.0):
-        self.o.kind = OPTIMIZERS[kind]
+    def __cinit__(self, int kind, double lr, double weight_decay=0.0,
+                  double momentum=0.0, bint nesterov=False, double beta1=0.0,
+                  double beta2=0.0, double eps=0.0, double eta_minus=0.0,
+                  double eta_plus=0.0, double step_min=0.0, double step_max=0.0):
+        self.o.kind = kind
         self.o.lr = lr
         self.o.weight_decay = weight_decay
         self.o.momentum = momentum
@@ -202,6 +196,10 @@ cdef class Optimizer:
     @property
     def lr(self):
         return self.o.lr
+
+    @lr.setter
+    def lr(self, double value):
+        self.o.lr = value
 
     @property
     def state_blocks(self):

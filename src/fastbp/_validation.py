@@ -4,13 +4,11 @@ changes; every message names the argument and what is wrong with it.
 """
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
-LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy")
-# Output activation each log loss is defined for.
-LOSS_OUTPUT = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}
+from fastbp._vocabulary import ACTIVATIONS, LOSS_OUTPUT, LOSSES, OUTPUT_ONLY
 # Arrays up to this size are checked for NaN and infinity in a Python loop,
 # which beats the NumPy calls' overhead (train_step checks two each call).
 SMALL = 32
@@ -62,8 +60,8 @@ def check_activations(activation, output_activation, n_layers):
     if output_activation is not None:
         names[-1] = output_activation
     names = [_check_activation_name(n) for n in names]
-    if "softmax" in names[:-1]:
-        raise ValueError("softmax is only allowed in the output layer, "
+    if OUTPUT_ONLY in names[:-1]:
+        raise ValueError(f"{OUTPUT_ONLY} is only allowed in the output layer, "
                          f"got activations {names}")
     return tuple(names)
 
@@ -205,10 +203,14 @@ def check_lr(lr, dtype=np.float64, name="lr"):
 
 
 def check_seed(seed):
-    """None or a non-negative int, for numpy.random.default_rng."""
-    if seed is not None and not _is_int(seed):
-        raise TypeError(f"seed must be None or a non-negative int, got {seed!r}")
-    if seed is not None and seed < 0:
+    """None, a non-negative int or a numpy.random.Generator (which
+    numpy.random.default_rng returns as it is, to be drawn on from where it
+    stands)."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if not _is_int(seed):
+        raise TypeError(f"seed must be None, a non-negative int or a Generator, got {seed!r}")
+    if seed < 0:
         raise ValueError(f"seed must be None or a non-negative int, got {seed!r}")
     return seed
 
@@ -310,3 +312,73 @@ def as_sample_weight(weights, n_samples, dtype):
     if not w.any():
         raise ValueError("sample_weight is zero for every sample")
     return w
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The checked training options of one ``fit`` call (see ``MLP.fit``)."""
+    optimizer: object       # a fastbp.optim.Optimizer
+    schedule: object        # a fastbp.optim.Schedule, or a callable epoch -> lr
+    patience: object
+    tol: float
+    restore_best: bool
+    target_loss: object
+    warm_start: bool
+    progress: bool
+    verbose: bool
+    callback: object
+
+
+def check_settings(batch, n_samples, *, optimizer, schedule, patience, tol, restore_best,
+                   target_loss, warm_start, progress, verbose, callback):
+    """Settings from fit's options (``optimizer`` and ``schedule`` already
+    made by ``fastbp.optim``), or the error naming the first bad one."""
+    optimizer.check_batch(batch, n_samples)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be None or callable, got {callback!r}")
+    return Settings(
+        optimizer=optimizer, schedule=schedule,
+        patience=None if patience is None else check_positive_int(patience, "patience"),
+        tol=check_real(tol, "tol", 0),
+        restore_best=check_bool(restore_best, "restore_best"),
+        target_loss=None if target_loss is None else check_real(target_loss, "target_loss"),
+        warm_start=check_bool(warm_start, "warm_start"),
+        progress=check_bool(progress, "progress"),
+        verbose=check_bool(verbose, "verbose"), callback=callback)
+
+
+@dataclass
+class Data:
+    """Training samples (arrays in the model's dtype) and validation samples."""
+    X: np.ndarray
+    Y: np.ndarray
+    weight: object          # None or (n,) array
+    X_val: object = None
+    Y_val: object = None
+
+
+def fit_data(samples, dtype, X, Y, sample_weight, validation_data, validation_fraction, seed):
+    """Checked arrays for fit. ``samples(X, Y)`` is the model's own check of
+    a data set. ``validation_fraction`` holds out that share of the samples,
+    drawn with ``numpy.random.default_rng(seed)``; the rest keep their order."""
+    X, Y = samples(X, Y)
+    weight = as_sample_weight(sample_weight, X.shape[0], dtype)
+    if validation_data is not None and validation_fraction is not None:
+        raise ValueError("give validation_data or validation_fraction, not both")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, Y_val)")
+        X_val, Y_val = samples(*validation_data)
+        return Data(X, Y, weight, X_val, Y_val)
+    if validation_fraction is None:
+        return Data(X, Y, weight)
+    fraction = check_real(validation_fraction, "validation_fraction", 0, 1,
+                          low_open=True, high_open=True)
+    n_val = int(round(fraction * X.shape[0]))
+    if not 0 < n_val < X.shape[0]:
+        raise ValueError(f"validation_fraction={fraction} of {X.shape[0]} samples leaves "
+                         "no training or no validation sample")
+    held = np.zeros(X.shape[0], bool)
+    held[np.random.default_rng(seed).permutation(X.shape[0])[:n_val]] = True
+    keep = ~held
+    return Data(X[keep], Y[keep], None if weight is None else weight[keep], X[held], Y[held])

@@ -25,7 +25,8 @@ class History:
     best_epoch : int or None
         With early stopping: the epoch (1-based) of the best monitored loss.
     stop_reason : str
-        Why training ended: "epochs", "early_stopping" or "target_loss".
+        Why training ended: "epochs", "early_stopping", "target_loss" or
+        "callback" (fit's callback returned True).
     """
     loss: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)

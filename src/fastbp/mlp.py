@@ -12,8 +12,10 @@ import numpy as np
 from fastbp import _core
 from fastbp import _training as training
 from fastbp import _validation as check
+from fastbp import optim
 from fastbp._layout import aligned_zeros, make_layout, views
 from fastbp._random import epoch_orders, initial_weights, order_block
+from fastbp._vocabulary import ACTIVATION_CODES, FIT, LOSS_CODES, OPTIMIZER_CODES
 from fastbp.errors import DivergenceError
 from fastbp.history import History
 
@@ -28,6 +30,10 @@ SAMPLE_OVERHEAD = 512
 # do the same multiply-adds several times faster than the per-sample loop,
 # so their blocks hold this many times more work for the same few ms.
 MATRIX_BLOCK_FACTOR = 2
+
+
+# The compiled core's plain SGD, of train_step (whose other fields stay 0).
+SGD_CODE = OPTIMIZER_CODES[optim.SGD.name]
 
 
 class MLP:
@@ -125,8 +131,8 @@ class MLP:
         self._top = _core.Topology(
             np.array(sizes, np.intp), np.array(self._layout.w_offsets, np.intp),
             np.array(self._layout.b_offsets, np.intp),
-            np.array([_core.ACTIVATIONS[a] for a in activations], np.intc),
-            _core.LOSSES[loss])
+            np.array([ACTIVATION_CODES[a] for a in activations], np.intc),
+            LOSS_CODES[loss])
         self._workspace = aligned_zeros(self._top.workspace_size, dtype)
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
@@ -263,17 +269,17 @@ class MLP:
         update_biases = check.check_bool(update_biases, "update_biases")
         with self._lock:
             loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._no_grad,
-                                   self._first, 1, 0, True, _core.Optimizer("sgd", lr), 1.0,
+                                   self._first, 1, 0, True, _core.Optimizer(SGD_CODE, lr), 1.0,
                                    update_biases, self._no_grad, self._plain_sgd, "the step")
         return loss
 
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
-            update_biases=True, *, optimizer="sgd", momentum=0.0, nesterov=False,
-            betas=(0.9, 0.999), eps=1e-8, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0),
-            weight_decay=0.0, schedule="constant", power_t=0.5, step_every=10,
-            gamma=0.5, sample_weight=None, validation_data=None,
-            validation_fraction=None, patience=None, tol=0.0, restore_best=False,
-            target_loss=None, warm_start=False, progress=False, verbose=False, n_jobs=1):
+    def fit(self, X, Y, epochs=FIT.epochs, lr=FIT.lr, batch_size=FIT.batch_size,
+            shuffle=FIT.shuffle, seed=FIT.seed, update_biases=FIT.update_biases, *,
+            optimizer=FIT.optimizer, schedule=FIT.schedule, sample_weight=FIT.sample_weight,
+            validation_data=FIT.validation_data, validation_fraction=FIT.validation_fraction,
+            patience=FIT.patience, tol=FIT.tol, restore_best=FIT.restore_best,
+            target_loss=FIT.target_loss, warm_start=FIT.warm_start, progress=FIT.progress,
+            verbose=FIT.verbose, callback=FIT.callback, n_jobs=FIT.n_jobs):
         """Train by gradient descent on the samples.
 
         Parameters
@@ -282,8 +288,10 @@ class MLP:
         Y : array-like, shape (n_samples, n_outputs), or (n_samples,) for one output
         epochs : int, default 1
             The most epochs to train (the stopping rules may end sooner).
-        lr : float, default 0.1
-            Learning rate; rprop's initial step size.
+        lr : float, optional
+            Learning rate (Rprop's initial step size); it replaces the
+            optimizer's own, which None keeps (SGD's 0.1, Adam's 1e-3,
+            Rprop's 0.01).
         batch_size : int or None, default 1
             1 is per-sample training (incremental backprop); k updates with
             the mean gradient of k consecutive samples (the last batch may be
@@ -291,26 +299,25 @@ class MLP:
         shuffle : bool, default True
             Draw a new sample order each epoch from
             ``numpy.random.default_rng(seed)``; False keeps the given order.
-        seed : int, optional
+        seed : int or numpy.random.Generator, optional
+            A Generator is drawn from where it stands, so that fits given
+            the same one draw the orders of one long fit.
         update_biases : bool, default True
 
         Other Parameters
         ----------------
-        optimizer : {"sgd", "adam", "rprop"}, default "sgd"
-            With g the batch's mean gradient plus ``weight_decay * params``:
-            "sgd" is ``torch.optim.SGD`` (``momentum``, ``nesterov``; no
-            dampening), "adam" is ``torch.optim.Adam`` (``betas``, ``eps``),
-            "rprop" is iRprop- as ``torch.optim.Rprop`` (``etas`` = (eta_minus,
-            eta_plus), ``step_sizes`` = (min, max), initial step ``lr``;
-            full-batch only). The exact rules are in csrc/fbp_kernels.h.
-        momentum, nesterov, betas, eps, etas, step_sizes, weight_decay
-            As above; weight_decay applies to biases too, as in torch.optim.
-        schedule : {"constant", "invscaling", "step"}, default "constant"
-            Learning rate of epoch e (from 0): lr, lr / (e + 1)^power_t, or
-            lr * gamma^(e // step_every).
-        power_t : float, default 0.5
-        step_every : int, default 10
-        gamma : float in (0, 1], default 0.5
+        optimizer : str or fastbp.optim.Optimizer, default "sgd"
+            ``fastbp.optim.SGD(lr, momentum, nesterov, weight_decay)``,
+            ``Adam(lr, betas, eps, weight_decay)`` or ``Rprop(lr, etas,
+            step_sizes, weight_decay)`` (full-batch only), or the name of
+            one ("sgd", "adam", "rprop") for its defaults. The rules are
+            torch.optim's; csrc/fbp_kernels.h writes them out.
+        schedule : str, fastbp.optim.Schedule or callable, default "constant"
+            The learning rate of epoch e (from 0): ``optim.Constant()`` lr,
+            ``optim.InvScaling(power_t)`` lr / (e + 1)^power_t,
+            ``optim.Step(every, gamma)`` lr * gamma^(e // every), or a name
+            of one ("constant", "invscaling", "step"); a callable ``f(e)``
+            returns the rate itself.
         sample_weight : array-like, shape (n_samples,), optional
             Each sample's gradient (and loss) is multiplied by its weight;
             a batch still averages over its number of samples.
@@ -332,12 +339,17 @@ class MLP:
         warm_start : bool, default False
             Continue the optimizer state (momentum, Adam moments and step
             count, Rprop step sizes) and the schedule's epoch count of the
-            previous ``fit`` with the same optimizer, so that training in
-            several calls equals training in one.
+            previous ``fit`` with the same kind of optimizer
+            (``Optimizer.state_key``), so that training in several calls
+            equals training in one.
         progress : bool, default False
             Show a progress bar (tqdm when installed).
         verbose : bool, default False
             Print one line per epoch.
+        callback : callable, optional
+            ``callback(history)`` after each epoch (History up to date, the
+            model holding the epoch's parameters); returning True stops
+            training (``History.stop_reason`` "callback").
         n_jobs : int, default 1
             Threads of the BLAS matrix products that batches of 8 or more
             samples run as (``_core.blas_threads``); per-sample training
@@ -361,36 +373,35 @@ class MLP:
         that completed, and the parameters are those of the last completed
         block of samples (a few milliseconds of work).
         """
-        data = training.prepare_data(self._samples, self.dtype, X, Y, sample_weight,
-                                     validation_data, validation_fraction, seed)
+        data = check.fit_data(self._samples, self.dtype, X, Y, sample_weight,
+                              validation_data, validation_fraction, seed)
         n_samples = data.X.shape[0]
         epochs = check.check_positive_int(epochs, "epochs")
         batch = check.check_batch_size(batch_size, n_samples)
-        settings = training.check_settings(
-            self.dtype, batch, n_samples, lr=lr, optimizer=optimizer, momentum=momentum,
-            nesterov=nesterov, betas=betas, eps=eps, etas=etas, step_sizes=step_sizes,
-            weight_decay=weight_decay, schedule=schedule, power_t=power_t,
-            step_every=step_every, gamma=gamma, patience=patience, tol=tol,
+        settings = check.check_settings(
+            batch, n_samples, optimizer=optim.as_optimizer(optimizer, lr, self.dtype),
+            schedule=optim.as_schedule(schedule), patience=patience, tol=tol,
             restore_best=restore_best, target_loss=target_loss, warm_start=warm_start,
-            progress=progress, verbose=verbose)
+            progress=progress, verbose=verbose, callback=callback)
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
-        state = self._optimizer_state(settings)
-        grad = (self._no_grad if batch == 1 and _optimizer(settings, settings.lr).fused
+        compiled = _compiled(settings.optimizer)
+        state = self._optimizer_state(settings.optimizer, settings.warm_start)
+        grad = (self._no_grad if batch == 1 and compiled.fused
                 else aligned_zeros(self._params.size, self.dtype))
         weight = self._no_grad if data.weight is None else data.weight
         block = self._block_samples(batch)
 
         def run_epoch(epoch, lr):
-            optimizer = _optimizer(settings, lr)
+            compiled.lr = lr
             order, mean = next(orders), 0.0
             for start in range(0, n_samples, block):
                 mean += self._run_block(data.X, data.Y, weight,
                                         order_block(order, start, start + block),
                                         batch, start % batch,
-                                        start + block >= n_samples, optimizer,
+                                        start + block >= n_samples, compiled,
                                         1.0 / n_samples, update_biases, grad, state,
                                         f"epoch {epoch}")
             state.epochs += 1
@@ -415,13 +426,13 @@ class MLP:
         block = max(1, work // (self._params.size + SAMPLE_OVERHEAD))
         return batch * (block // batch) if batch <= block else block
 
-    def _optimizer_state(self, settings):
+    def _optimizer_state(self, optimizer, warm_start):
         """The optimizer state to train with: the previous fit's if
         warm_start asks for it and it matches, else a fresh one."""
         previous = self._state
-        if settings.warm_start and previous is not None and previous.key == settings.state_key():
+        if warm_start and previous is not None and previous.key == optimizer.state_key():
             return previous
-        self._state = _OptimizerState.fresh(settings, self._params.size, self.dtype)
+        self._state = _OptimizerState.fresh(optimizer, self._params.size, self.dtype)
         return self._state
 
     def _set_params(self, values):
@@ -457,18 +468,19 @@ class MLP:
             "the parameters it had before that block of samples.")
 
 
-def _optimizer(settings, lr):
-    """The compiled core's view of the settings' optimizer, at rate lr."""
-    return _core.Optimizer(settings.optimizer, lr, settings.weight_decay, settings.momentum,
-                           settings.nesterov, *settings.betas, settings.eps, *settings.etas,
-                           *settings.step_sizes)
+def _compiled(optimizer):
+    """The compiled core's view of a checked ``fastbp.optim`` optimizer, built
+    once per fit; a schedule sets its ``lr`` epoch by epoch."""
+    return _core.Optimizer(OPTIMIZER_CODES[optimizer.name], optimizer.lr,
+                           optimizer.weight_decay, **optimizer.core_fields())
 
 
 class _OptimizerState:
     """What an optimizer carries from update to update, in a flat buffer
-    beside params (``_core.Optimizer.state_blocks`` blocks of n_params
-    values), with the number of updates made (Adam's t) and of epochs
-    trained (the schedule's position)."""
+    beside params (one block of n_params values per buffer of
+    ``Optimizer.state``, as many as ``_core.Optimizer.state_blocks``), with
+    the number of updates made (Adam's t) and of epochs trained (the
+    schedule's position)."""
 
     def __init__(self, key, values):
         self.key = key
@@ -477,12 +489,12 @@ class _OptimizerState:
         self.epochs = 0
 
     @classmethod
-    def fresh(cls, settings, n_params, dtype):
-        blocks = _optimizer(settings, settings.lr).state_blocks
-        values = aligned_zeros(blocks * n_params, dtype)
-        if settings.optimizer == "rprop":
-            values[n_params:] = settings.lr      # the initial step sizes
-        return cls(settings.state_key(), values)
+    def fresh(cls, optimizer, n_params, dtype):
+        start = optimizer.initial_state()
+        values = aligned_zeros(len(start) * n_params, dtype)
+        for k, value in enumerate(start):
+            values[k * n_params:(k + 1) * n_params] = value
+        return cls(optimizer.state_key(), values)
 
     def save(self):
         return self.values.copy(), self.n_updates

@@ -26,12 +26,15 @@ NumPy is used only to read inputs and for the random numbers shared with
 """
 import copy
 import math
+import time
 
 import numpy as np
 
-from fastbp import _training as training
 from fastbp import _validation as check
+from fastbp import optim
+from fastbp._progress import make_reporter
 from fastbp._random import epoch_orders, initial_weights
+from fastbp._vocabulary import FIT
 from fastbp.errors import DivergenceError
 from fastbp.history import History
 
@@ -279,20 +282,28 @@ class MLP:
         self._check_finite(saved, f"the step with lr={lr}")
         return E
 
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
-            update_biases=True, sample_weight=None, validation_data=None,
-            validation_fraction=None, n_jobs=1, **options):
-        """As ``fastbp.MLP.fit``, with the same keyword options (``n_jobs``
-        is checked, and the reference runs in one thread). On divergence the
-        parameters and optimizer state from the start of the epoch are
-        restored before DivergenceError is raised."""
+    def fit(self, X, Y, epochs=FIT.epochs, lr=FIT.lr, batch_size=FIT.batch_size,
+            shuffle=FIT.shuffle, seed=FIT.seed, update_biases=FIT.update_biases, *,
+            optimizer=FIT.optimizer, schedule=FIT.schedule, sample_weight=FIT.sample_weight,
+            validation_data=FIT.validation_data, validation_fraction=FIT.validation_fraction,
+            patience=FIT.patience, tol=FIT.tol, restore_best=FIT.restore_best,
+            target_loss=FIT.target_loss, warm_start=FIT.warm_start, progress=FIT.progress,
+            verbose=FIT.verbose, callback=FIT.callback, n_jobs=FIT.n_jobs):
+        """As ``fastbp.MLP.fit`` (``n_jobs`` is checked, and the reference
+        runs in one thread). On divergence the parameters and optimizer
+        state from the start of the epoch are restored before
+        DivergenceError is raised."""
         check.check_positive_int(n_jobs, "n_jobs")
-        data = training.prepare_data(self._arrays, self.dtype, X, Y, sample_weight,
-                                     validation_data, validation_fraction, seed)
+        data = check.fit_data(self._arrays, self.dtype, X, Y, sample_weight, validation_data,
+                              validation_fraction, seed)
         n = data.X.shape[0]
         epochs = check.check_positive_int(epochs, "epochs")
         batch = check.check_batch_size(batch_size, n)
-        settings = training.check_settings(self.dtype, batch, n, lr=lr, **options)
+        settings = check.check_settings(
+            batch, n, optimizer=optim.as_optimizer(optimizer, lr, self.dtype),
+            schedule=optim.as_schedule(schedule), patience=patience, tol=tol,
+            restore_best=restore_best, target_loss=target_loss, warm_start=warm_start,
+            progress=progress, verbose=verbose, callback=callback)
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
         X, Y = data.X.astype(float).tolist(), data.Y.astype(float).tolist()
@@ -306,8 +317,9 @@ class MLP:
             where = f"epoch {epoch} with lr={lr}"
             total = 0.0
             for start in range(0, n, batch):
-                total += self._batch_step(order[start:start + batch], X, Y, weights, settings,
-                                          lr, update_biases, state, saved, where)
+                total += self._batch_step(order[start:start + batch], X, Y, weights,
+                                          settings.optimizer, lr, update_biases, state,
+                                          saved, where)
             self._check_finite(saved, where)
             state.epochs += 1
             return total
@@ -315,27 +327,61 @@ class MLP:
         val = None
         if data.X_val is not None:
             val = lambda: self.loss(data.X_val, data.Y_val)  # noqa: E731
-        self.history = history = History()
-        return training.run_epochs(history, settings, epochs, state.epochs, n, run_epoch,
-                                   val, lambda: self.params, self._set_params)
+        self.history = History()
+        return self._epochs(settings, epochs, n, run_epoch, val, state)
+
+    def _epochs(self, settings, epochs, n, run_epoch, val, state):
+        """The epoch loop of fit: the schedule's rate, one epoch, the
+        validation loss, the stopping rules and the callback."""
+        history = self.history
+        stopping = Stopping(settings)
+        reporter = make_reporter(epochs, n, settings.progress, settings.verbose)
+        start = time.perf_counter()
+        try:
+            for epoch in range(1, epochs + 1):
+                lr = scheduled_lr(settings.optimizer, settings.schedule, state.epochs)
+                history.loss.append(run_epoch(epoch, lr))
+                history.lr.append(lr)
+                if val is not None:
+                    history.val_loss.append(val())
+                history.epoch_time.append(time.perf_counter() - start)
+                if reporter is not None:
+                    reporter.epoch_end(epoch, history.loss[-1],
+                                       history.val_loss[-1] if history.val_loss else None,
+                                       history.epoch_time[-1])
+                reason = stopping.update(history, self.params)
+                if settings.callback is not None and settings.callback(history):
+                    reason = reason or "callback"
+                if reason:
+                    history.stop_reason = reason
+                    break
+        finally:
+            history.wall_time = time.perf_counter() - start
+            if reporter is not None:
+                reporter.close()
+        if stopping.best_params is not None:
+            self._set_params(stopping.best_params)
+        return history
 
     def _optimizer_state(self, settings):
         """The previous fit's optimizer state if warm_start asks for it and it
         matches, else a fresh one (zeros; rprop's step sizes start at lr)."""
         previous = getattr(self, "_state", None)
-        if settings.warm_start and previous is not None and previous.key == settings.state_key():
+        key = settings.optimizer.state_key()
+        if settings.warm_start and previous is not None and previous.key == key:
             return previous
-        self._state = OptimizerState(settings.state_key(), len(self.params), settings.lr)
+        self._state = OptimizerState(key, len(self.params), settings.optimizer.lr)
         return self._state
 
-    def _batch_step(self, rows, X, Y, weights, settings, lr, update_biases, state, saved,
+    def _batch_step(self, rows, X, Y, weights, optimizer, lr, update_biases, state, saved,
                     where):
         """One update from the samples ``rows``; returns the sum of their
         losses (times their weights) before it, each divided by the number
         of samples (so an epoch adds up to its mean, which cannot overflow).
         A loss that is not finite restores ``saved``."""
         scale = 1.0 / len(X)
-        plain = settings.optimizer == "sgd" and not settings.momentum and not settings.weight_decay
+        plain = isinstance(optimizer, optim.SGD) and not optimizer.momentum and \
+            not optimizer.weight_decay
         total, grads = 0.0, None
         for r in rows:
             E, inputs, deltas = self._deltas(X[r], Y[r])
@@ -351,7 +397,7 @@ class MLP:
                 return w * E * scale
             grads = self._accumulate(grads, inputs, deltas)
         state.t += 1
-        self._optimizer_update(grads, len(rows), settings, lr, update_biases, state)
+        self._optimizer_update(grads, len(rows), optimizer, lr, update_biases, state)
         return total
 
     def _accumulate(self, grads, inputs, deltas):
@@ -367,15 +413,15 @@ class MLP:
                 grads[1][l][j] += d
         return grads
 
-    def _optimizer_update(self, grads, count, settings, lr, update_biases, state):
+    def _optimizer_update(self, grads, count, optimizer, lr, update_biases, state):
         """params -= step(g) for each trainable parameter, g its mean gradient
         over the batch plus weight_decay * param (the steps are below)."""
-        step = STEPS[settings.optimizer]
+        step = STEPS[type(optimizer)]
         params = self.params
         sums = self._flat(grads)
         for i in self._trainable(update_biases):
-            g = sums[i] / count + settings.weight_decay * params[i]
-            params[i] -= step(g, i, state, settings, lr)
+            g = sums[i] / count + optimizer.weight_decay * params[i]
+            params[i] -= step(g, i, state, optimizer, lr)
         self._set_params(params)
 
     # -- the flat view of the parameters (fastbp.MLP.params' order) ------------
@@ -484,4 +530,48 @@ def rprop_step(g, i, state, s, lr):
     return math.copysign(state.step[i], g) if g != 0 else 0.0
 
 
-STEPS = {"sgd": sgd_step, "adam": adam_step, "rprop": rprop_step}
+STEPS = {optim.SGD: sgd_step, optim.Adam: adam_step, optim.Rprop: rprop_step}
+
+
+# -- between epochs: the learning-rate schedule and the stopping rules --------
+
+def scheduled_lr(optimizer, schedule, epoch):
+    """The learning rate of epoch ``epoch`` (from 0, over warm starts)."""
+    lr = optimizer.lr
+    if isinstance(schedule, optim.Constant):
+        return lr
+    if isinstance(schedule, optim.InvScaling):
+        return lr / (epoch + 1) ** schedule.power_t
+    if isinstance(schedule, optim.Step):
+        return lr * schedule.gamma ** (epoch // schedule.every)
+    return check.check_lr(schedule(epoch), name=f"the schedule's rate of epoch {epoch}")
+
+
+class Stopping:
+    """Early stopping: ``patience`` epochs in a row without the monitored
+    loss (validation if any, else training) falling more than ``tol`` below
+    its best; ``target_loss``: the training loss below it. Keeps the best
+    parameters for ``restore_best``."""
+
+    def __init__(self, settings):
+        self.s = settings
+        self.best = math.inf
+        self.waited = 0
+        self.best_params = None
+
+    def update(self, history, params):
+        """The reason to stop after the epoch just recorded, or None."""
+        s = self.s
+        if s.patience is not None or s.restore_best:
+            monitored = (history.val_loss or history.loss)[-1]
+            if monitored < self.best - s.tol:
+                self.best, self.waited = monitored, 0
+                history.best_epoch = history.n_epochs
+                self.best_params = params if s.restore_best else None
+            else:
+                self.waited += 1
+            if s.patience is not None and self.waited >= s.patience:
+                return "early_stopping"
+        if s.target_loss is not None and history.loss[-1] < s.target_loss:
+            return "target_loss"
+        return None

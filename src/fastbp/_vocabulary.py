@@ -1,0 +1,48 @@
+"""The names fastbp knows, each written once: activations, losses, optimizers
+and schedules, with the codes the compiled core gives them, and the defaults
+of ``fit``'s options (those of an optimizer or a schedule are its class's, in
+``fastbp.optim``). Read by the core wrapper, validation, the reference, the
+trace, the command line and the scikit-learn estimators.
+"""
+from fastbp import _core
+
+# In the order of the C enums (csrc/fbp_kernels.h): zip pairs them with codes.
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy")
+OPTIMIZERS = ("sgd", "adam", "rprop")
+SCHEDULES = ("constant", "invscaling", "step")
+
+# Softmax couples the units of its layer: only the output layer may use it.
+OUTPUT_ONLY = "softmax"
+HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != OUTPUT_ONLY)
+# Output activation each log loss is defined for.
+LOSS_OUTPUT = {"binary_cross_entropy": "sigmoid", "cross_entropy": OUTPUT_ONLY}
+
+ACTIVATION_CODES = dict(zip(ACTIVATIONS, _core.ACTIVATION_CODES, strict=True))
+LOSS_CODES = dict(zip(LOSSES, _core.LOSS_CODES, strict=True))
+OPTIMIZER_CODES = dict(zip(OPTIMIZERS, _core.OPTIMIZER_CODES, strict=True))
+
+
+class FIT:
+    """The defaults of ``fit``'s options, for ``MLP.fit`` and
+    ``reference.MLP.fit`` (see ``MLP.fit`` for their meaning)."""
+    epochs = 1
+    lr = None               # the optimizer's own
+    batch_size = 1
+    shuffle = True
+    seed = None
+    update_biases = True
+    optimizer = "sgd"
+    schedule = "constant"
+    sample_weight = None
+    validation_data = None
+    validation_fraction = None
+    patience = None
+    tol = 0.0
+    restore_best = False
+    target_loss = None
+    warm_start = False
+    progress = False
+    verbose = False
+    callback = None
+    n_jobs = 1
