@@ -239,8 +239,10 @@ def test_invscaling_learning_rate():
     X, y = blobs()
     clf = MLPClassifier((4,), solver="sgd", learning_rate="invscaling", power_t=0.5,
                         learning_rate_init=0.2, max_iter=3, random_state=0, **FIXED).fit(X, y)
-    # scikit-learn's rate after two epochs of 120 samples: lr / (t_ + 1)^power_t
-    assert clf.net_.history.lr == [pytest.approx(0.2 / (2 * 120 + 1) ** 0.5)]
+    # scikit-learn's rate after e epochs of 120 samples: lr / (t_ + 1)^power_t;
+    # net_.history holds every epoch of the fit.
+    assert clf.net_.history.lr == [0.2] + [pytest.approx(0.2 / (e * 120 + 1) ** 0.5)
+                                           for e in (1, 2)]
 
 
 def test_adaptive_schedule_and_stopping_follow_sklearn():
@@ -257,7 +259,8 @@ def test_adaptive_schedule_and_stopping_follow_sklearn():
         assert ours.n_iter_ == theirs.n_iter_ < 100
         # Adam has no schedule; sgd's rate was cut until below 1e-6.
         last_lr = 0.01 if params["solver"] == "adam" else theirs._optimizer.learning_rate
-        assert ours.net_.history.lr == [pytest.approx(last_lr)]
+        assert ours.net_.history.n_epochs == ours.n_iter_
+        assert ours.net_.history.lr[-1] == pytest.approx(last_lr)
 
 
 def test_convergence_warning_only_at_max_iter():
@@ -308,23 +311,37 @@ def test_no_hidden_layer_continues():
     assert [c.shape for c in clf.coefs_] == [(6, 3)] and clf.t_ == 3 * 120
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_fit_is_one_call_of_mlp_fit(monkeypatch, early_stopping):
+    """The estimator's epochs run in one MLP.fit (the data checked once), whose
+    History holds them all; loss_curve_ adds the alpha penalty to its losses."""
+    X, y = blobs()
+    calls = []
+    fit = fastbp.MLP.fit
+    monkeypatch.setattr(fastbp.MLP, "fit",
+                        lambda net, *args, **kwargs: calls.append(1) or fit(net, *args, **kwargs))
+    with pytest.warns(ConvergenceWarning):
+        clf = MLPClassifier((4,), max_iter=7, alpha=0.0, random_state=0,
+                            early_stopping=early_stopping, **FIXED).fit(X, y)
+    assert len(calls) == 1 and clf.n_iter_ == clf.net_.history.n_epochs == 7
+    assert clf.loss_curve_ == clf.net_.history.loss
+
+
 def test_ctrl_c_keeps_what_was_learned(monkeypatch):
     """As scikit-learn: an interrupt ends training with a warning, keeping the
     epochs done."""
     X, y = blobs()
-    epochs = []
-    fit = fastbp.MLP.fit
+    run_block = fastbp.MLP._run_block
 
-    def interrupted_in_epoch_3(net, *args, **kwargs):
-        epochs.append(None)
-        if len(epochs) == 3:
+    def interrupted_in_epoch_3(net, *args):
+        if net.history.n_epochs == 2:
             raise KeyboardInterrupt
-        return fit(net, *args, **kwargs)
+        return run_block(net, *args)
 
-    monkeypatch.setattr(fastbp.MLP, "fit", interrupted_in_epoch_3)
+    monkeypatch.setattr(fastbp.MLP, "_run_block", interrupted_in_epoch_3)
     with pytest.warns(UserWarning, match="interrupted"):
         clf = MLPClassifier((4,), max_iter=10, random_state=0).fit(X, y)
-    assert clf.n_iter_ == len(clf.loss_curve_) == 2
+    assert clf.n_iter_ == len(clf.loss_curve_) == clf.net_.history.n_epochs == 2
     assert clf.predict(X).shape == (120,)
 
 

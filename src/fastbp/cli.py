@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import fastbp
-from fastbp import _validation as check
 from fastbp import persistence
 from fastbp._csv import DataError, parse_number, read_csv
+from fastbp._vocabulary import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES
 from fastbp.bench import compare
 from fastbp.demo import EXAMPLES
 from fastbp.errors import DivergenceError
@@ -47,7 +47,6 @@ EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 # The file and data problems of the docstring: one line and exit status 1.
 DATA_ERRORS = (DataError, ModelFileError, DivergenceError, OSError)
 
-HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
 TASKS = ("classification", "regression")
 # With --task auto, a numeric target of whole numbers is taken for class
 # labels when it has at most this many distinct values.
@@ -344,16 +343,16 @@ def train(args):
     if not args.quiet:
         print(describe(data, net, args.activation, len(train_rows), len(test_rows)))
     X_train, Y_train = prep.inputs(data.X[train_rows]), Y[train_rows]
-    rng = np.random.default_rng(args.seed)
-    started = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        # One fit call per epoch, for a progress line after each; the
-        # shuffling seeds come from one generator, so a run is reproducible.
-        history = net.fit(X_train, Y_train, epochs=1, lr=args.lr, batch_size=args.batch_size,
-                          seed=int(rng.integers(2 ** 63)))
+    width = len(str(args.epochs))
+
+    def report(history):
         if not args.quiet:
-            print(f"epoch {epoch:{len(str(args.epochs))}d}/{args.epochs}: "
-                  f"loss {history.loss[0]:.6f}{held_out()}", flush=True)
+            print(f"epoch {history.n_epochs:{width}d}/{args.epochs}: "
+                  f"loss {history.loss[-1]:.6f}{held_out()}", flush=True)
+
+    started = time.perf_counter()
+    net.fit(X_train, Y_train, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+            seed=args.seed, callback=report)
     elapsed = time.perf_counter() - started
 
     scaled = " (of the standardised targets)" if data.task == "regression" else ""
@@ -623,10 +622,10 @@ def _trace_arguments(p):
                    help="one matrix per layer, row j holding the weights into unit j")
     p.add_argument("--biases", type=json_biases, metavar="JSON", **change,
                    help="one list per layer, or 'none' for a network without biases")
-    p.add_argument("--activation", choices=check.ACTIVATIONS, **change,
+    p.add_argument("--activation", choices=ACTIVATIONS, **change,
                    help="of every layer, or of the hidden ones with --output-activation")
-    p.add_argument("--output-activation", choices=check.ACTIVATIONS, **change)
-    p.add_argument("--loss", choices=check.LOSSES, **change)
+    p.add_argument("--output-activation", choices=ACTIVATIONS, **change)
+    p.add_argument("--loss", choices=LOSSES, **change)
     p.add_argument("--input", type=float_list, metavar="X1,X2,...", **change)
     p.add_argument("--target", type=float_list, metavar="T1,T2,...", **change)
     p.add_argument("--lr", type=positive_float, **change, help="learning rate")

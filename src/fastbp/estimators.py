@@ -1,11 +1,12 @@
 """scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor`` wrap
 ``fastbp.MLP`` with scikit-learn's API, parameter names and fitted attributes.
 
-The epoch loop runs here, as scikit-learn's ``_fit_stochastic`` runs it: one
-``MLP.fit(..., epochs=1, warm_start=True)`` call per epoch (the compiled core
-does the samples), then the learning-rate schedule, the stopping rules (``tol``,
-``n_iter_no_change``, ``early_stopping`` with the best weights restored) and the
-``ConvergenceWarning``. Where fastbp differs from scikit-learn, on purpose:
+Each ``fit`` is one ``MLP.fit`` call (the data checked once, ``net_.history``
+holding every epoch) whose per-epoch callback does what scikit-learn's
+``_fit_stochastic`` does between epochs: the learning-rate schedule, the
+stopping rules (``tol``, ``n_iter_no_change``, ``early_stopping`` with the best
+weights restored) and the ``ConvergenceWarning``. Where fastbp differs from
+scikit-learn, on purpose:
 
 - ``alpha`` becomes ``MLP.fit``'s ``weight_decay = alpha * n / (batch * sum of
   sample weights)`` (``alpha / batch`` without weights), so a batch's gradient
@@ -42,14 +43,16 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fastbp import _validation as check
+from fastbp import optim
+from fastbp._vocabulary import HIDDEN_ACTIVATIONS, OPTIMIZERS
 from fastbp.mlp import MLP
 
-# scikit-learn's activation names and fastbp's, to fastbp's.
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
-               "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu"}
-# fastbp's output activations under scikit-learn's names (out_activation_).
-SKLEARN_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
-SOLVERS = ("sgd", "adam", "rprop")
+# scikit-learn's name of an activation fastbp names differently.
+SKLEARN_ALIASES = {"logistic": "sigmoid"}
+# Hidden activations under scikit-learn's names and fastbp's, to fastbp's.
+ACTIVATIONS = {**{a: a for a in HIDDEN_ACTIVATIONS}, **SKLEARN_ALIASES}
+SOLVERS = OPTIMIZERS
+# scikit-learn's learning_rate values, spelled as scikit-learn spells them.
 SCHEDULES = ("constant", "invscaling", "adaptive")
 # scikit-learn's adaptive schedule stops once a cut would take the rate below this.
 MIN_ADAPTIVE_LR = 1e-6
@@ -309,7 +312,8 @@ class _BaseMLP(BaseEstimator):
                 self._check_architecture(Y)
             train, val = self._split(_Data(X, Y, y, sample_weight), split_seed)
             batch = self._batch(train.n_samples)
-        self._run_epochs(train, val, batch, incremental, epoch_seed)
+            optimizer = self._optimizer(train, batch)
+        self._run_epochs(train, val, batch, optimizer, incremental, epoch_seed)
         return self
 
     def _layer_sizes(self, n_features, n_outputs):
@@ -324,7 +328,7 @@ class _BaseMLP(BaseEstimator):
                         loss=loss, dtype=dtype, seed=seed)
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(self.net_.layer_sizes)
-        self.out_activation_ = SKLEARN_NAMES[output]
+        self.out_activation_ = {v: k for k, v in SKLEARN_ALIASES.items()}.get(output, output)
         self.t_ = 0
         self.n_iter_ = 0
         self.loss_curve_ = []
@@ -380,21 +384,24 @@ class _BaseMLP(BaseEstimator):
                              f"{self.batch_size}")
         return self.batch_size
 
-    def _fit_options(self, train, batch):
-        """MLP.fit's arguments for every epoch of this call."""
-        momentum = self.momentum if self.solver == "sgd" else 0.0
+    def _optimizer(self, train, batch):
+        """MLP.fit's optimizer for the solver and its parameters."""
         # alpha * n / (batch * weight total): scikit-learn's alpha * W / n_batch
         # with unit weights, and its alpha * W / (weight of the batch) on average.
         weight_decay = self.alpha * train.n_samples / (batch * train.total_weight())
-        return dict(batch_size=batch, shuffle=self.shuffle, optimizer=self.solver,
-                    momentum=momentum, nesterov=bool(self.nesterovs_momentum) and momentum > 0,
-                    betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                    weight_decay=weight_decay, sample_weight=train.mean_one_weights())
+        if self.solver == "adam":
+            return optim.Adam(self.learning_rate_init, (self.beta_1, self.beta_2),
+                              self.epsilon, weight_decay)
+        if self.solver == "rprop":
+            return optim.Rprop(self.learning_rate_init, weight_decay=weight_decay)
+        return optim.SGD(self.learning_rate_init, self.momentum,
+                         bool(self.nesterovs_momentum) and self.momentum > 0, weight_decay)
 
-    def _run_epochs(self, train, val, batch, incremental, epoch_seed):
-        """scikit-learn's _fit_stochastic: epochs, stopping and the best weights.
-        Epoch k (counted over all calls) shuffles with seed epoch_seed + k."""
-        options = self._fit_options(train, batch)
+    def _run_epochs(self, train, val, batch, optimizer, incremental, epoch_seed):
+        """scikit-learn's _fit_stochastic: epochs, stopping and the best weights,
+        in one MLP.fit call whose callback ends each epoch. The sample orders
+        come from one generator, seeded with epoch_seed by fit and drawn on
+        by partial_fit, so that epochs one call at a time are those of one fit."""
         n_batches = math.ceil(train.n_samples / batch)
         if self.early_stopping and self.validation_scores_ is None:
             self._reset_stopping()     # a warm start switching early stopping on
@@ -404,26 +411,32 @@ class _BaseMLP(BaseEstimator):
         warm = incremental and bool(self.loss_curve_)
         if not warm:
             self._lr = self.learning_rate_init
+        if not warm or getattr(self, "_orders", None) is None:
+            self._orders = np.random.default_rng(epoch_seed)
         self.n_iter_ = 0
+        # The data loss is measured before each update; the penalty before
+        # the epoch's first.
+        penalty = self._penalty(n_batches, train.total_weight())
+
+        def end_epoch(history):
+            nonlocal penalty, best_params
+            self._end_epoch(history.loss[-1] + penalty, train.n_samples)
+            penalty = self._penalty(n_batches, train.total_weight())
+            if self.early_stopping and self._score_epoch(val):
+                best_params = self.net_.params.copy()
+            return self._schedule_says_stop()
+
+        epochs = 1 if incremental else self.max_iter
         try:
-            for _ in range(1 if incremental else self.max_iter):
-                # The data loss is measured before each update; the penalty
-                # before the epoch's first.
-                penalty = self._penalty(n_batches, train.total_weight())
-                history = self.net_.fit(train.X, train.Y, epochs=1, lr=self._lr,
-                                        seed=epoch_seed + len(self.loss_curve_),
-                                        warm_start=warm, **options)
-                warm = True
-                self._end_epoch(history.loss[-1] + penalty, train.n_samples)
-                if self.early_stopping and self._score_epoch(val):
-                    best_params = self.net_.params.copy()
-                if self._schedule_says_stop():
-                    break
-            else:
-                if not incremental:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                                  "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning)
+            history = self.net_.fit(
+                train.X, train.Y, epochs=epochs, batch_size=batch, shuffle=self.shuffle,
+                seed=self._orders, optimizer=optimizer,
+                schedule=lambda epoch: self._lr, sample_weight=train.mean_one_weights(),
+                warm_start=warm, callback=end_epoch)
+            if history.stop_reason == "epochs" and not incremental:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
         except KeyboardInterrupt:
             # As scikit-learn: keep what was learned (the parameters of the last
             # completed block of samples) and the best weights so far.
