@@ -290,8 +290,8 @@ class MLP:
             The most epochs to train (the stopping rules may end sooner).
         lr : float, optional
             Learning rate (Rprop's initial step size); it replaces the
-            optimizer's own, which None keeps (SGD's 0.1, Adam's 1e-3,
-            Rprop's 0.01).
+            optimizer's own, which None keeps (``repr(fastbp.optim.Adam())``
+            shows a default).
         batch_size : int or None, default 1
             1 is per-sample training (incremental backprop); k updates with
             the mean gradient of k consecutive samples (the last batch may be
