@@ -18,12 +18,12 @@ compare over several initialisations, not one).
 import argparse
 import ast
 import functools
+import itertools
 import os
 import platform
 import runpy
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier  # noqa
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import fastbp  # noqa: E402
+from fastbp.bench import timing  # noqa: E402
 from fastbp.estimators import MLPClassifier  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -107,19 +108,23 @@ def test_fit_estimator(benchmark, dataset, implementation):
 
 def compare(dataset, repeats, changes):
     """Per implementation, the training seconds and test accuracies of
-    ``repeats`` fits, random_state 0, 1, ..., the two interleaved."""
+    ``repeats`` fits, random_state 0, 1, ..., the two taking turns
+    (``fastbp.bench.timing``)."""
     example, (X_train, X_test, y_train, y_test) = problem(dataset)
-    seconds = {name: [] for name in IMPLEMENTATIONS}
-    accuracy = {name: [] for name in IMPLEMENTATIONS}
-    for repeat in range(repeats):
-        names = list(IMPLEMENTATIONS)
-        # Alternate who goes first, so neither always meets a warm or a cold cache.
-        for name in names if repeat % 2 == 0 else names[::-1]:
-            model = example["build"](IMPLEMENTATIONS[name], random_state=repeat, **changes)
-            start = time.perf_counter()
-            train(model, X_train, y_train)
-            seconds[name].append(time.perf_counter() - start)
-            accuracy[name].append(model.score(X_test, y_test))
+
+    def fits(implementation):
+        """Each call builds the model with the next random_state, untimed,
+        and times its fit."""
+        states = itertools.count()
+        return timing.setup_and_run(
+            lambda: example["build"](implementation, random_state=next(states), **changes),
+            lambda model: train(model, X_train, y_train))
+
+    seconds, fitted = timing.interleaved(
+        {name: fits(implementation) for name, implementation in IMPLEMENTATIONS.items()},
+        repeats)
+    accuracy = {name: [model.score(X_test, y_test) for model in models]
+                for name, models in fitted.items()}
     return seconds, accuracy
 
 

@@ -31,9 +31,7 @@ the peers, ``fastbp_speedup``.
 import argparse
 import functools
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -42,6 +40,7 @@ from threadpoolctl import threadpool_limits
 import fastbp
 from fastbp import _core
 from fastbp._vocabulary import OPTIMIZER_CODES
+from fastbp.bench import timing
 
 LR = 0.1
 BATCH = 64
@@ -331,25 +330,15 @@ def test_predict(benchmark, implementation):
 
 # -- script mode ---------------------------------------------------------------------
 
-def timed(run):
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
 def interleaved(cases, repeats):
-    """Median seconds per case over repeats, the cases taking turns (in
-    reverse order every other repeat) so that drifting load hits all alike.
-    Each entry of ``cases`` maps a name to (setup, run): setup's result,
-    made outside the timing, is what run gets."""
-    times = {name: [] for name in cases}
-    for r in range(repeats + 1):                       # the first is a warm-up
-        for name, (setup, run) in list(cases.items())[::1 if r % 2 else -1]:
-            arg = setup()
-            seconds = timed(lambda: run(arg))
-            if r:
-                times[name].append(seconds)
-    return {name: statistics.median(t) for name, t in times.items()}
+    """Median seconds per case over repeats after one warm-up round, the
+    cases taking turns (``fastbp.bench.timing``). Each entry of ``cases``
+    maps a name to (setup, run): setup's result, made outside the timing, is
+    what run gets."""
+    costs, _ = timing.interleaved(
+        {name: timing.setup_and_run(setup, run) for name, (setup, run) in cases.items()},
+        repeats, warmup=1)
+    return timing.medians(costs)
 
 
 def training_cases(torch):

@@ -10,11 +10,14 @@ exception, see ``test_sgd_fann``. ``extra_info`` holds ``ns_per_sample``,
     pytest benchmarks/bench_peers.py --benchmark-enable --benchmark-only   # timings (medians)
     pytest benchmarks/bench_peers.py --benchmark-disable   # each once, as a test (the default)
 
-Every round trains a fresh model (``pedantic`` with a ``setup``, not timed)
-on data made once per shape. After timing, each result is checked: fastbp's
+A thin front-end over ``fastbp.bench.compare``, the code of ``fastbp bench``
+(which prints the same comparison as one table, interleaving the
+implementations and taking medians): its problem (data and initial
+weights), its ways of preparing each implementation and its checks. Every
+round trains a fresh model (``pedantic`` with a ``setup``, not timed) on
+data made once per shape. After timing, each result is checked: fastbp's
 epoch must lower the loss, NumPy and PyTorch must end where fastbp ends on
-the same samples. ``fastbp bench`` prints the same comparison as one table,
-interleaving the implementations and taking medians.
+the same samples.
 
 NumPy and PyTorch get one thread, as fastbp and FANN use one. The BLAS thread
 count can only be set before NumPy loads OpenBLAS: run this file on its own
@@ -35,68 +38,45 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import fastbp  # noqa: E402
+from fastbp.bench import compare  # noqa: E402
 from fastbp.bench.peers import (PeerUnavailable, build_fann_harness,  # noqa: E402
-                                fann_ns_per_sample, init_params, make_data, make_numpy,
-                                make_torch)
+                                fann_ns_per_sample, make_numpy, make_torch)
 
-LR = 0.1
+LR = compare.LR
 
-# name: (layer_sizes, samples per epoch). A round of fastbp float32 takes
-# 0.3-5 ms, of NumPy or PyTorch 10-80 ms on a 2-core AMD EPYC.
-SHAPES = {
-    "2-2-2": ((2, 2, 2), 2000),
-    "64-128-10": ((64, 128, 10), 1000),
-    "784-128-10": ((784, 128, 10), 200),
-    "256-512-512-10": ((256, 512, 512, 10), 40),
-}
+# name: samples per epoch. A round of fastbp float32 takes 0.3-5 ms, of NumPy
+# or PyTorch 10-80 ms on a 2-core AMD EPYC.
+SAMPLES = {"2-2-2": 2000, "64-128-10": 1000, "784-128-10": 200, "256-512-512-10": 40}
 DTYPES = ("float32", "float64")
 # Timed rounds (pytest-benchmark reports their median); each FANN round starts a process.
 ROUNDS = {"fastbp": 30, "numpy": 7, "torch": 7, "fann": 5}
 
-# Peers against fastbp after the same samples: float64 differs only by the
-# order of summation inside BLAS; float32 by rounding, which drifts over an
-# epoch (fastbp bench measured max |diff| 3e-7 with weights of order 0.1).
-RTOL = {"float64": 1e-9, "float32": 1e-4}
-ATOL = {"float64": 1e-12, "float32": 1e-5}
-
 CASES = [pytest.param(name, dtype, id=f"{name}-{dtype}",
                       marks=pytest.mark.benchmark(group=f"sgd {name} {dtype}"))
-         for name in SHAPES for dtype in DTYPES]
+         for name in SAMPLES for dtype in DTYPES]
 
 # fastbp's ns per sample per group, for the peers' speed-up figure
 _FASTBP_NS = {}
 
 
 @functools.lru_cache(maxsize=None)
-def problem(name, dtype):
-    """Data and initial parameters, made once: X uniform in [0, 1), targets
-    from a fixed 'teacher' network (so one epoch has something to learn),
-    and float64 initial weights that every implementation rounds to dtype."""
-    sizes, n_samples = SHAPES[name]
-    X, _ = make_data(sizes, n_samples, np.float64, random_state=1)
-    Y = fastbp.MLP(sizes, seed=1).predict(X)
-    coefs, intercepts = init_params(sizes, np.float64, random_state=0)
-    return X.astype(dtype), Y.astype(dtype), coefs, intercepts
+def problem(name):
+    """``fastbp bench``'s problem for a shape, with SAMPLES[name] samples for
+    every implementation, made once."""
+    counts = {key: SAMPLES[name] for key in ("fastbp", "reference", "numpy", "torch", "fann")}
+    return compare.Problem(name, compare.SHAPES[name][0], counts)
 
 
-def fresh_fastbp(name, dtype):
-    _, _, coefs, intercepts = problem(name, dtype)
-    return fastbp.MLP.from_weights(coefs, intercepts, dtype=dtype)
-
-
-def fit_fastbp(net, X, Y):
-    return net, net.fit(X, Y, epochs=1, lr=LR, batch_size=1, shuffle=False)
-
-
-def train_peer(trainer, X, Y):
-    trainer(X, Y)
-    return trainer
+def run_prepared(prepared):
+    """The timed call: one epoch; returns (its result, the params getter)."""
+    train, params = prepared
+    return train(), params
 
 
 def describe(benchmark, implementation, name, dtype, ns_per_sample=None):
     """Fill extra_info; return ns per sample (the median round's, unless given),
     or None when nothing was timed (--benchmark-disable)."""
-    sizes, n_samples = SHAPES[name]
+    n_samples = SAMPLES[name]
     benchmark.extra_info.update({
         "implementation": implementation,
         "shape": name,
@@ -120,40 +100,31 @@ def describe(benchmark, implementation, name, dtype, ns_per_sample=None):
 
 @pytest.mark.parametrize("name, dtype", CASES)
 def test_sgd_fastbp(benchmark, name, dtype):
-    X, Y, _, _ = problem(name, dtype)
-    net, history = benchmark.pedantic(
-        fit_fastbp, setup=lambda: ((fresh_fastbp(name, dtype), X, Y), {}),
+    prepare = compare.prepare_fastbp(dtype)
+    history, params = benchmark.pedantic(
+        run_prepared, setup=lambda: ((prepare(problem(name), SAMPLES[name]),), {}),
         rounds=ROUNDS["fastbp"], warmup_rounds=1)
     ns = describe(benchmark, "fastbp", name, dtype)
     if ns is not None:
         _FASTBP_NS[name, dtype] = ns
 
-    start = fresh_fastbp(name, dtype)
-    assert net.params.dtype == np.dtype(dtype)
+    assert all(p.dtype == np.dtype(dtype) for p in params())
     assert history.n_epochs == 1 and math.isfinite(history.loss[0])
-    assert np.isfinite(net.params).all()
-    before, after = start.loss(X, Y), net.loss(X, Y)
-    assert after < before, (before, after)
+    assert compare.loss_not_lowered(problem(name), dtype, params()) is None
 
 
 def run_peer(benchmark, implementation, make, name, dtype):
-    X, Y, coefs, intercepts = problem(name, dtype)
-    sizes, _ = SHAPES[name]
-
-    def setup():
-        trainer = make(sizes, np.dtype(dtype), learning_rate=LR,
-                       coefs=coefs, intercepts=intercepts)
-        return (trainer, X, Y), {}
-
-    trainer = benchmark.pedantic(train_peer, setup=setup, rounds=ROUNDS[implementation],
-                                 warmup_rounds=1)
+    prepare = compare.prepare_peer(make, dtype)
+    _, params = benchmark.pedantic(
+        run_prepared, setup=lambda: ((prepare(problem(name), SAMPLES[name]),), {}),
+        rounds=ROUNDS[implementation], warmup_rounds=1)
     describe(benchmark, implementation, name, dtype)
 
     # The same samples through fastbp: the same weights, to rounding.
-    net, _ = fit_fastbp(fresh_fastbp(name, dtype), X, Y)
-    for got, want in zip(trainer.coefs + trainer.intercepts, net.weights + net.biases):
-        assert got.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(got, want, rtol=RTOL[dtype], atol=ATOL[dtype])
+    assert all(p.dtype == np.dtype(dtype) for p in params())
+    impl = compare.Impl(implementation, implementation, implementation)
+    assert compare.differs_from_fastbp(problem(name), impl, params(), SAMPLES[name],
+                                       dtype) is None
 
 
 @pytest.mark.parametrize("name, dtype", CASES)
@@ -185,7 +156,7 @@ def test_sgd_fann(benchmark, name, dtype):
         build_fann_harness(dtype)       # compiled here, not in a timed round
     except PeerUnavailable as e:
         pytest.skip(str(e))
-    sizes, n_samples = SHAPES[name]
+    sizes, n_samples = compare.SHAPES[name][0], SAMPLES[name]
     per_sample = []
 
     def run():

@@ -8,13 +8,12 @@ network. With both off, ``fit`` makes one ``is None`` test per epoch.
 """
 import contextlib
 import os
-import statistics
-import time
 
 import numpy as np
 import pytest
 
 import fastbp
+from fastbp.bench import timing
 
 EPOCHS = 2000
 SETTINGS = {"off": {}, "verbose": {"verbose": True}, "progress": {"progress": True}}
@@ -42,18 +41,16 @@ def test_reporting(benchmark, setting):
 
 
 def main(repeats=7):
-    """Prints µs per epoch for each setting, interleaved repeats, medians."""
+    """Prints µs per epoch for each setting, interleaved repeats, medians
+    (``fastbp.bench.timing``)."""
     net, X, Y = problem()
-    times = {name: [] for name in SETTINGS}
-    for _ in range(repeats):
-        for name, options in SETTINGS.items():
-            start = time.perf_counter()
-            train(net.copy(), X, Y, options)
-            times[name].append((time.perf_counter() - start) / EPOCHS * 1e6)
-    off = statistics.median(times["off"])
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:9s} {median:8.2f} µs/epoch   (+{median - off:.2f} over off)")
+    costs, _ = timing.interleaved(
+        {name: timing.setup_and_run(net.copy, lambda copy, options=options:
+                                    train(copy, X, Y, options))
+         for name, options in SETTINGS.items()}, repeats)
+    per_epoch = {name: 1e6 * seconds / EPOCHS for name, seconds in timing.medians(costs).items()}
+    for name, median in per_epoch.items():
+        print(f"{name:9s} {median:8.2f} µs/epoch   (+{median - per_epoch['off']:.2f} over off)")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,12 @@ import os
 import statistics
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
 
 import fastbp
+from fastbp.bench import timing
 
 SIZES = (64, 128, 10)
 DTYPE = "float32"
@@ -129,22 +129,15 @@ def test_two_models_two_threads(benchmark):
 # -- script mode -----------------------------------------------------------------------
 
 def measure(repeats, n_samples):
-    """Per repeat, seconds for one thread and for two threads (the order
-    alternating from repeat to repeat, so drifting load hits both alike)."""
+    """Seconds of each repeat for one thread and for two threads, the two
+    taking turns after a warm-up round (``fastbp.bench.timing``); the
+    models are copied outside the timing."""
     X, Y, bases = problem(n_samples)
     Xs, Ys = halves(X), halves(Y)
-    one = lambda: train_one(bases[0].copy(), X, Y)                  # noqa: E731
-    two = lambda: train_two([b.copy() for b in bases], Xs, Ys)     # noqa: E731
-    one(), two()                                                    # warm-up
-    times = []
-    for r in range(repeats):
-        t = {}
-        for name, run in (("one", one), ("two", two))[::1 if r % 2 == 0 else -1]:
-            start = time.perf_counter()
-            run()
-            t[name] = time.perf_counter() - start
-        times.append(t)
-    return times
+    cases = {"one": timing.setup_and_run(bases[0].copy, lambda net: train_one(net, X, Y)),
+             "two": timing.setup_and_run(lambda: [b.copy() for b in bases],
+                                         lambda nets: train_two(nets, Xs, Ys))}
+    return timing.interleaved(cases, repeats, warmup=1)[0]
 
 
 def main(argv=None):
@@ -156,12 +149,13 @@ def main(argv=None):
     before = os.getloadavg()
     times = measure(args.repeats, args.samples)
     total = 2 * args.samples
-    ratios = [t["one"] / t["two"] for t in times]
+    ratios = [one / two for one, two in zip(times["one"], times["two"])]
     shape = "-".join(map(str, SIZES))
     print(f"{shape} {DTYPE}, per-sample SGD, {total} samples per case; "
           f"kernel path {fastbp.kernel_path()}, {os.cpu_count()} CPUs")
-    print(f"one thread:  {total / statistics.median(t['one'] for t in times):12,.0f} samples/s")
-    print(f"two threads: {total / statistics.median(t['two'] for t in times):12,.0f} samples/s")
+    seconds = timing.medians(times)
+    print(f"one thread:  {total / seconds['one']:12,.0f} samples/s")
+    print(f"two threads: {total / seconds['two']:12,.0f} samples/s")
     print("ratios per repeat: " + " ".join(f"{r:.2f}" for r in ratios))
     print("load average before: " + " ".join(f"{v:.2f}" for v in before)
           + ", after: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))

@@ -1,8 +1,10 @@
 """Helpers shared by test files (plain functions and constants, not fixtures)."""
+import contextlib
+
 import numpy as np
 import pytest
 
-from fastbp import optim
+from fastbp import _core, optim
 
 # fit's optimizer options, each optimizer argument set different from its
 # default somewhere (lr given to fit replaces the optimizer's own).
@@ -60,3 +62,37 @@ def flat_gradient(grad_weights, grad_biases):
         if grad_biases is not None:
             parts.append(np.asarray(grad_biases[l], dtype=np.float64))
     return np.concatenate(parts)
+
+
+# Agreement after training. The engines add the terms of a dot product in
+# different orders (interleaved partial sums, perhaps with FMA, or BLAS
+# blocks; the reference left to right), so each number differs by a few ulp;
+# training carries that through every later update. Relative to each
+# parameter: float64 rtol 1e-10 (style guide section 7), a float32 core
+# against the float64 reference 1e-4. A parameter that passes near 0 keeps
+# the *absolute* error of the numbers it was summed from, so each entry may
+# also be off by atol times the largest parameter (or output) of the
+# network: 1e-12 for float64, 1e-5 for float32.
+TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=1e-4, atol=1e-5)}
+
+
+def weighted_data(sizes, targets, dtype, n, seed=0):
+    """n samples and positive sample weights for a network of ``sizes``;
+    float32 problems hold float32 values exactly, so a float64 reference
+    sees the same numbers."""
+    rng = np.random.default_rng(seed + sum(sizes))
+    X = rng.normal(size=(n, sizes[0]))
+    Y = random_targets(rng, targets, n, sizes[-1])
+    weight = rng.uniform(0.5, 2.0, size=n)
+    as_dtype = lambda A: A.astype(dtype).astype(float)  # noqa: E731
+    return as_dtype(X), as_dtype(Y), as_dtype(weight)
+
+
+@contextlib.contextmanager
+def per_sample_loop():
+    """Every sample through the core's per-sample loop while the block runs."""
+    _core.set_matrix_path(False)
+    try:
+        yield
+    finally:
+        _core.set_matrix_path(True)

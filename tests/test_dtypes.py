@@ -13,9 +13,9 @@ import pytest
 
 import fastbp
 from fastbp import reference
+from impls import IMPLS
 
 DTYPES = ["float32", "float64"]
-IMPLS = [pytest.param(fastbp.MLP, id="fastbp"), pytest.param(reference.MLP, id="reference")]
 
 
 def data(n=10, n_in=3, n_out=2, seed=0):

@@ -236,7 +236,7 @@ def test_divergence_in_a_multi_block_epoch_keeps_the_last_finite_block(monkeypat
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_history_never_holds_an_infinite_mean(batch_size):
     """A History entry is the mean of finite per-sample losses, or the epoch
-    raises DivergenceError: never inf (see test_api's
+    raises DivergenceError: never inf (see test_divergence's
     test_fit_raises_when_the_loss_overflows_before_the_params). Diverging
     float64 training passes through epochs whose per-sample losses are
     ~1e306 each: finite, with a finite mean, but a sum beyond float64."""

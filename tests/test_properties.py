@@ -262,10 +262,7 @@ class TrackedReference(reference.MLP):
 
 def as_reference(core, cls=reference.MLP):
     """A float64 reference holding the core's parameters exactly."""
-    ref = cls.from_weights(
-        [W.astype(np.float64) for W in core.weights],
-        [b.astype(np.float64) for b in core.biases] if core.biases is not None else None,
-        activation=list(core.activations), loss=core.loss_name, dtype="float64")
+    ref = cls.from_model(core)
     ref.watched = core.dtype              # for the tracked and noisy subclasses
     return ref
 

@@ -6,8 +6,8 @@ calls in some order gives. Two models share nothing, so training them in
 two threads at once (the GIL is released inside every compiled block) must
 give exactly what training them one after the other gives.
 
-test_api.py checks fit against predict; here it is fit against fit, and
-train_step against predict. Each hammering test runs for HAMMER_SECONDS.
+Checked: fit against predict, fit against fit, and train_step against
+predict. Each hammering test runs for HAMMER_SECONDS.
 """
 import collections
 import threading
@@ -161,3 +161,51 @@ def test_two_models_in_two_threads_train_as_in_one(dtypes):
         assert np.isfinite(model.params).all()
         assert model.params.tobytes() == twin.params.tobytes()
         assert history.loss == expected.loss
+
+
+def test_fit_and_predict_from_two_threads():
+    """fit and predict share params and the workspace; a model serialises them.
+    Every prediction made during training must be that of a state between two
+    fit calls, and the end state must be the one a single thread reaches."""
+    rng = np.random.default_rng(0)
+    Xd, Yd = rng.random((64, 8)), rng.random((64, 4))
+    n_calls = 500
+    net = fastbp.MLP([8, 16, 4], seed=0)
+
+    serial = net.copy()
+    states = {serial.predict(Xd).tobytes()}
+    for i in range(n_calls):
+        serial.fit(Xd, Yd, lr=0.2, seed=i)
+        states.add(serial.predict(Xd).tobytes())
+
+    errors, seen = [], []
+    barrier = threading.Barrier(2)
+
+    def fitter():
+        try:
+            barrier.wait()
+            for i in range(n_calls):
+                net.fit(Xd, Yd, lr=0.2, seed=i)
+        except BaseException as e:        # noqa: BLE001 - reported below
+            errors.append(e)
+
+    def predictor():
+        try:
+            barrier.wait()
+            for _ in range(n_calls):
+                seen.append(net.predict(Xd).tobytes())
+                assert np.isfinite(net.loss(Xd, Yd))
+        except BaseException as e:        # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=fitter), threading.Thread(target=predictor)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert not any(th.is_alive() for th in threads)
+    assert errors == []
+    assert len(seen) == n_calls
+    assert np.isfinite(net.params).all()
+    assert net.params.tobytes() == serial.params.tobytes()
+    assert all(s in states for s in seen)

@@ -480,6 +480,7 @@ def test_xor_is_learned(cls):
     assert len(history.loss) == XOR_EPOCHS
     assert start > 0.1                  # it was not solved before training
     assert net.loss(XOR_X, XOR_Y) < 0.01
-    assert history.loss[-1] < 0.01
+    assert history.loss[-1] < 0.01 and history.loss[-1] < history.loss[0] / 10
     out = np.asarray(net.predict(XOR_X))[:, 0]
+    assert np.mean((out - np.asarray(XOR_Y)) ** 2) < 0.01
     np.testing.assert_array_equal(out > 0.5, np.asarray(XOR_Y) > 0.5)

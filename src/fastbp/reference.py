@@ -478,6 +478,31 @@ class MLP:
         raise DivergenceError(f"training diverged in {where}: a loss or a parameter "
                               "became NaN or infinite; try a smaller learning rate")
 
+    @classmethod
+    def from_model(cls, net):
+        """A float64 reference holding another model's parameters exactly.
+
+        Parameters
+        ----------
+        net : fastbp.MLP or fastbp.reference.MLP
+            Read through its public attributes only (``layer_sizes``,
+            ``activations``, ``loss_name``, ``bias``, ``weights``,
+            ``biases``), so the copy shares no numerics with ``net``.
+
+        Returns
+        -------
+        MLP
+            The same sizes, activations, loss and bias, with float64
+            parameters equal to ``net``'s (a float32 model's values are
+            widened exactly); no History.
+        """
+        ref = cls.__new__(cls)
+        ref._build(tuple(net.layer_sizes), tuple(net.activations), net.loss_name,
+                     np.dtype(np.float64), bool(net.bias))
+        ref.weights = [_rounded(W, np.float64) for W in net.weights]
+        ref.biases = [_rounded(b, np.float64) for b in net.biases] if net.bias else None
+        return ref
+
 
 # -- optimizers: the step each takes for parameter i with gradient g ----------
 

@@ -16,8 +16,9 @@ the header says why.
 
 Noise: the machines we run on are shared. Within each repeat every
 implementation runs once per shape, round-robin (the starting implementation
-rotates from repeat to repeat), so a burst of load hits all of them alike; the
-table shows the median over repeats, and a footer the spread.
+rotates from repeat to repeat: ``timing.interleaved``), so a burst of load
+hits all of them alike; the table shows the median over repeats, and a
+footer the spread.
 
 After timing, the results are checked: the reference against fastbp float64,
 NumPy and PyTorch against fastbp float32 on the same samples, and fastbp's own
@@ -29,7 +30,7 @@ environment the interpreter starts with: ``fastbp bench`` runs this module in
 a child process with them set (``fastbp.cli``).
 """
 import argparse
-import gc
+import functools
 import os
 import platform
 import statistics
@@ -41,6 +42,7 @@ import numpy as np
 
 import fastbp
 from fastbp import reference
+from fastbp.bench import timing
 from fastbp.bench.peers import (PeerUnavailable, build_fann_harness, fann_ns_per_sample,
                                 import_torch, init_params, make_data, make_numpy,
                                 make_torch)
@@ -71,12 +73,14 @@ SHAPES = {
 QUICK_SCALE = 0.2
 FANN_EPOCHS = 3
 
+# (rtol, atol) of a peer's parameters against fastbp's after the same samples.
 # fastbp float64 after the reference's few samples agrees to rounding (as in
-# bench_fit.py; measured max |diff| 2e-16). The float32 implementations drift
-# apart by rounding over thousands of samples: max |diff| 3e-7 measured with the
-# default sample counts, against weights of order 0.1.
-RTOL = {"float64": 1e-10, "float32": 1e-4}
-ATOL = {"float64": 1e-13, "float32": 1e-5}
+# bench_fit.py; measured max |diff| 2e-16); NumPy and PyTorch in float64
+# (benchmarks/bench_peers.py) sum inside BLAS in another order. The float32
+# implementations drift apart by rounding over thousands of samples: max
+# |diff| 3e-7 measured with the default sample counts, against weights of
+# order 0.1.
+TOL = {"reference": (1e-10, 1e-13), "float64": (1e-9, 1e-12), "float32": (1e-4, 1e-5)}
 
 
 class Problem:
@@ -110,7 +114,7 @@ def prepare_fastbp(dtype):
         X, Y = problem.data(dtype, n)
 
         def train():
-            net.fit(X, Y, epochs=1, lr=LR, batch_size=1, shuffle=False)
+            return net.fit(X, Y, epochs=1, lr=LR, batch_size=1, shuffle=False)
         return train, lambda: [*net.weights, *net.biases]
     return prepare
 
@@ -124,11 +128,11 @@ def prepare_reference(problem, n):
     return train, lambda: [np.array(p) for p in (*net.weights, *net.biases)]
 
 
-def prepare_peer(make):
+def prepare_peer(make, dtype="float32"):
     def prepare(problem, n):
-        trainer = make(problem.sizes, np.float32, learning_rate=LR,
+        trainer = make(problem.sizes, np.dtype(dtype), learning_rate=LR,
                        coefs=problem.coefs, intercepts=problem.intercepts)
-        X, Y = problem.data("float32", n)
+        X, Y = problem.data(dtype, n)
         return (lambda: trainer(X, Y)), lambda: [*trainer.coefs, *trainer.intercepts]
     return prepare
 
@@ -145,16 +149,8 @@ class Impl:
         if self.prepare is None:        # FANN: timed inside its harness, see fann_harness.c
             return fann_ns_per_sample(problem.sizes, np.float32, n, FANN_EPOCHS), None
         train, params = self.prepare(problem, n)
-        # As timeit does: a collection in the middle of one run would be noise.
-        gc.collect()
-        gc.disable()
-        try:
-            t0 = time.perf_counter_ns()
-            train()
-            elapsed = time.perf_counter_ns() - t0
-        finally:
-            gc.enable()
-        return elapsed / n, params
+        seconds, _ = timing.time_call(train)
+        return seconds * 1e9 / n, params
 
 
 def implementations():
@@ -182,37 +178,44 @@ def implementations():
 
 # -- checks ----------------------------------------------------------------------
 
+def differs_from_fastbp(problem, impl, params, n, dtype):
+    """Why ``params`` (an implementation's weights then biases after its
+    first n samples) are not fastbp's after the same samples, or None."""
+    train, expected = prepare_fastbp(dtype)(problem, n)
+    train()
+    rtol, atol = TOL["reference" if impl.key == "reference" else dtype]
+    for l, (got, want) in enumerate(zip(params, expected())):
+        if not np.allclose(got, want, rtol=rtol, atol=atol):
+            err = np.max(np.abs(np.asarray(got, np.float64) - want))
+            return (f"{problem.name}: {impl.label} differs from fastbp {dtype} after {n} "
+                    f"samples (array {l}, max |diff| {err:.2g})")
+    return None
+
+
+def loss_not_lowered(problem, dtype, params):
+    """Why fastbp's epoch, ending at ``params`` (weights then biases), did
+    not lower the loss, or None."""
+    n = problem.counts["fastbp"]
+    X, Y = problem.data(dtype, min(n, 1000))
+    start = fastbp.MLP.from_weights(problem.coefs, problem.intercepts, dtype=dtype)
+    n_layers = len(params) // 2
+    trained = fastbp.MLP.from_weights(params[:n_layers], params[n_layers:], dtype=dtype)
+    before, after = start.loss(X, Y), trained.loss(X, Y)
+    if np.isfinite(trained.params).all() and after < before:
+        return None
+    return (f"{problem.name}: fastbp {dtype}'s epoch of {n} samples did not lower the loss "
+            f"({before:.6g} -> {after:.6g})")
+
+
 def check_shape(problem, impls, last):
     """Problems found in the last repeat's results for one shape, as strings."""
-    failures = []
-
-    def compare(key, dtype):
-        n = problem.counts[impls[key].count]
-        train, params = prepare_fastbp(dtype)(problem, n)
-        train()
-        for l, (got, want) in enumerate(zip(last[key](), params())):
-            if not np.allclose(got, want, rtol=RTOL[dtype], atol=ATOL[dtype]):
-                err = np.max(np.abs(np.asarray(got, np.float64) - want))
-                failures.append(f"{problem.name}: {impls[key].label} differs from fastbp "
-                                f"{dtype} after {n} samples (array {l}, max |diff| {err:.2g})")
-                return
-
-    compare("reference", "float64")
-    for key in ("numpy", "torch"):
-        if key in impls:
-            compare(key, "float32")
-    for key, dtype in (("fastbp32", "float32"), ("fastbp64", "float64")):
-        n = problem.counts["fastbp"]
-        X, Y = problem.data(dtype, min(n, 1000))
-        start = fastbp.MLP.from_weights(problem.coefs, problem.intercepts, dtype=dtype)
-        params = last[key]()
-        n_layers = len(params) // 2
-        trained = fastbp.MLP.from_weights(params[:n_layers], params[n_layers:], dtype=dtype)
-        before, after = start.loss(X, Y), trained.loss(X, Y)
-        if not (np.isfinite(trained.params).all() and after < before):
-            failures.append(f"{problem.name}: fastbp {dtype}'s epoch of {n} samples did not "
-                            f"lower the loss ({before:.6g} -> {after:.6g})")
-    return failures
+    failures = [differs_from_fastbp(problem, impls[key], last[key](),
+                                    problem.counts[impls[key].count], dtype)
+                for key, dtype in (("reference", "float64"), ("numpy", "float32"),
+                                   ("torch", "float32")) if key in impls]
+    failures += [loss_not_lowered(problem, dtype, last[key]())
+                 for key, dtype in (("fastbp32", "float32"), ("fastbp64", "float64"))]
+    return [failure for failure in failures if failure is not None]
 
 
 # -- output ----------------------------------------------------------------------
@@ -327,6 +330,13 @@ def footer_lines(problems, impls, runs):
             "largest spread (max - min) / median over repeats: " + ", ".join(spreads)]
 
 
+def checks_done(impls):
+    """What the checks compared, naming only the peers that ran."""
+    peers = [impl.label.split()[0] for impl in impls if impl.key in ("numpy", "torch")]
+    same = f"{', '.join(peers)} = fastbp f32 on the same samples; " if peers else ""
+    return f"reference = fastbp f64; {same}fastbp epochs lower the loss"
+
+
 def spread(values):
     return (max(values) - min(values)) / statistics.median(values)
 
@@ -383,18 +393,15 @@ def run(args, command):
             if impl.prepare is not None:
                 impl.measure(problem, max(1, problem.counts[impl.count] // 20))
 
-    runs = {(p.name, impl.key): [] for p in problems for impl in impls}
-    last = {}
-    for r in range(repeats):
-        for problem in problems:
-            k = r % len(impls)
-            for impl in impls[k:] + impls[:k]:
-                ns, params = impl.measure(problem, problem.counts[impl.count])
-                runs[problem.name, impl.key].append(ns)
-                last[problem.name, impl.key] = params
-        print(f"repeat {r + 1}/{repeats} done ({time.perf_counter() - started:.0f} s)",
-              file=sys.stderr, flush=True)
-    medians = {key: statistics.median(v) for key, v in runs.items()}
+    cases = {(p.name, impl.key): functools.partial(impl.measure, p, p.counts[impl.count])
+             for p in problems for impl in impls}
+    runs, results = timing.interleaved(
+        cases, repeats, groups=[[(p.name, impl.key) for impl in impls] for p in problems],
+        after_repeat=lambda r: print(f"repeat {r + 1}/{repeats} done "
+                                     f"({time.perf_counter() - started:.0f} s)",
+                                     file=sys.stderr, flush=True))
+    medians = timing.medians(runs)
+    last = {key: values[-1] for key, values in results.items()}
 
     failures = []
     by_key = {impl.key: impl for impl in impls}
@@ -411,9 +418,8 @@ def run(args, command):
         print("\n".join(f"# {line}" for line in lines))
     print("\n".join(table(problems, impls, medians, args.markdown)))
     footer = footer_lines(problems, impls, runs)
-    footer.append(f"checks: {'FAILED' if failures else 'passed'} (reference = fastbp f64; "
-                  "NumPy, PyTorch = fastbp f32 on the same samples; fastbp epochs lower "
-                  f"the loss); wall time {time.perf_counter() - started:.0f} s")
+    footer.append(f"checks: {'FAILED' if failures else 'passed'} ({checks_done(impls)}); "
+                  f"wall time {time.perf_counter() - started:.0f} s")
     footer += [f"CHECK FAILED: {msg}" for msg in failures]
     if args.markdown:
         print()

@@ -9,23 +9,19 @@ l-1 use the weights of layer l from *before* its update, as in FANN and fastbp.
 Peers: NumPy by hand (``make_numpy``), PyTorch (``make_torch``, optional) and
 FANN through the C program ``fann_harness.c`` (``fann_ns_per_sample``, optional:
 it needs a C compiler and Debian's libfann-dev). A missing optional peer raises
-``PeerUnavailable`` saying what to install.
-Run ``python -m fastbp.bench.peers`` for a table of ns/sample.
+``PeerUnavailable`` saying what to install. ``fastbp bench`` (``compare.py``)
+times them.
 """
 
-import contextlib
 import hashlib
 import os
 import shutil
-import statistics
 import subprocess
-import time
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-SHAPES = [(2, 2, 2), (64, 128, 10), (784, 128, 10), (256, 512, 512, 10)]
 # Where libfann-dev puts the header fann_harness.c includes.
 FANN_HEADER = Path("/usr/include/fann.h")
 
@@ -295,47 +291,3 @@ def fann_ns_per_sample(sizes, dtype=np.float32, n_samples=2000, epochs=5):
     out = subprocess.run([str(exe), layers, str(n_samples), str(epochs)],
                          check=True, capture_output=True, text=True).stdout
     return float(out.split()[0])
-
-
-def time_epochs(train, X, Y, epochs=5):
-    """Median over ``epochs`` calls of ``train(X, Y)``, in ns per sample.
-
-    Training continues from epoch to epoch; the cost per sample does not
-    depend on the weights' values.
-    """
-    times = []
-    for _ in range(epochs):
-        t0 = time.perf_counter_ns()
-        train(X, Y)
-        times.append((time.perf_counter_ns() - t0) / len(X))
-    return statistics.median(times)
-
-
-def n_samples_for(sizes, budget=1e8):
-    """Samples per epoch: about ``budget`` multiply-adds, within [500, 20000].
-
-    A sample costs about three passes over the weights (forward, backward, update).
-    """
-    n_weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return int(min(20000, max(500, budget / (3 * n_weights))))
-
-
-def main():
-    """Print ns/sample of every available peer for ``SHAPES`` in float32 and float64."""
-    print(f"{'shape':>16} {'dtype':>8} {'peer':>6} {'n_samples':>9} {'ns/sample':>10}")
-    for sizes in SHAPES:
-        n_samples = n_samples_for(sizes)
-        for dtype in (np.float32, np.float64):
-            X, Y = make_data(sizes, n_samples, dtype)
-            results = {"numpy": time_epochs(make_numpy(sizes, dtype), X, Y)}
-            with contextlib.suppress(PeerUnavailable):
-                results["torch"] = time_epochs(make_torch(sizes, dtype), X, Y)
-            with contextlib.suppress(PeerUnavailable):
-                results["fann"] = fann_ns_per_sample(sizes, dtype, n_samples)
-            for name, ns in results.items():
-                print(f"{'-'.join(map(str, sizes)):>16} {np.dtype(dtype).name:>8} "
-                      f"{name:>6} {n_samples:>9} {ns:>10.0f}", flush=True)
-
-
-if __name__ == "__main__":
-    main()
