@@ -1,6 +1,6 @@
 """The matrix path: batches of ``_core.ROWS_MIN`` (8) or more samples, and
 predict and loss on as many, run as BLAS matrix products
-(csrc/fbp_batch.template.h). It must agree with the pure-Python reference
+(csrc/fbp_matrix_loop.template.h). It must agree with the pure-Python reference
 and with the core's own per-sample loop (``_core.set_matrix_path(False)``)
 to rounding, for every activation, loss, optimizer and float type, with
 sample weights, with batches that span compiled calls or chunks, when
