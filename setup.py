@@ -1,4 +1,5 @@
 """Build of the compiled core, fastbp._core; metadata lives in pyproject.toml."""
+import glob
 import os
 import sys
 
@@ -48,8 +49,8 @@ core = Extension(
     ["src/fastbp/_core.pyx"] + [os.path.join("csrc", f) for f in C_SOURCES],
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    depends=["csrc/fbp_kernels.h", "csrc/fbp_blas.h", "csrc/fbp_core.template.h",
-             "csrc/fbp_batch.template.h", "csrc/fbp_instantiate.h"],
+    # Every header, so that changing one rebuilds the module.
+    depends=sorted(glob.glob("csrc/*.h")),
     extra_compile_args=COMPILE_ARGS + (SANITIZE_ARGS if SANITIZE else []),
     extra_link_args=SANITIZE_ARGS if SANITIZE else [],
 )

@@ -194,9 +194,11 @@ def fit_core(net, X, Y):
     """fastbp's compiled core alone: the whole epoch in one call, without
     MLP.fit's input checks and its blocks of a few ms (between which it
     checks for divergence and Ctrl-C)."""
-    _core.fit(net._top, _core.Optimizer(OPTIMIZER_CODES["sgd"], LR), net.params, X, Y, np.empty(0, DTYPE),
-              np.arange(X.shape[0], dtype=np.intp), BATCH, 0, True, 1.0 / X.shape[0], True,
-              False, net._workspace, np.zeros_like(net.params), np.empty(0, DTYPE), 0)
+    options = _core.FitOptions(_core.Optimizer(OPTIMIZER_CODES["sgd"], LR), BATCH,
+                               1.0 / X.shape[0], True)
+    _core.fit(net._top, options, net.params, X, Y, np.empty(0, DTYPE),
+              np.arange(X.shape[0], dtype=np.intp), net._workspace, np.zeros_like(net.params),
+              np.empty(0, DTYPE), 0)
     return net
 
 

@@ -1,4 +1,4 @@
-/* The BLAS matrix product behind fastbp's matrix path (fbp_batch.template.h).
+/* The BLAS matrix product behind fastbp's matrix loop (fbp_matrix_loop.template.h).
  *
  * C never links a BLAS itself: the Cython layer hands over the Fortran gemm
  * pair it gets from scipy.linalg.cython_blas (an optimised, threaded BLAS

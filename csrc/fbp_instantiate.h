@@ -1,15 +1,13 @@
-/* Instantiates the core for float and double under the instruction set the
- * including file targets, and the table of its entries, fbp_kernels_<FBP_ISA>.
- * The including file defines FBP_ISA and FBP_ISA_NAME. fit, predict and loss
- * are the _auto entries of fbp_batch.template.h: the matrix path where it
- * pays, else the per-sample loop of fbp_core.template.h. */
+/* Instantiates the core (fbp_core.template.h) for float and double under the
+ * instruction set the including file targets, and the table of its entries,
+ * fbp_kernels_<FBP_ISA>. The including file defines FBP_ISA and
+ * FBP_ISA_NAME. */
 #include "fbp_kernels.h"
 
 #define FBP_T float
 #define FBP_S f32
 #define FBP_DOUBLE 0
 #include "fbp_core.template.h"
-#include "fbp_batch.template.h"
 #undef FBP_T
 #undef FBP_S
 #undef FBP_DOUBLE
@@ -18,7 +16,6 @@
 #define FBP_S f64
 #define FBP_DOUBLE 1
 #include "fbp_core.template.h"
-#include "fbp_batch.template.h"
 #undef FBP_T
 #undef FBP_S
 #undef FBP_DOUBLE
@@ -27,8 +24,8 @@
 
 const fbp_kernels FBP_CAT(fbp_kernels, FBP_ISA) = {
     FBP_ISA_NAME,
-    FBP_TABLE_ENTRY(fbp_fit_auto, f32),     FBP_TABLE_ENTRY(fbp_fit_auto, f64),
-    FBP_TABLE_ENTRY(fbp_predict_auto, f32), FBP_TABLE_ENTRY(fbp_predict_auto, f64),
-    FBP_TABLE_ENTRY(fbp_loss_auto, f32),    FBP_TABLE_ENTRY(fbp_loss_auto, f64),
-    FBP_TABLE_ENTRY(fbp_gradient, f32), FBP_TABLE_ENTRY(fbp_gradient, f64),
+    FBP_TABLE_ENTRY(fbp_fit, f32),          FBP_TABLE_ENTRY(fbp_fit, f64),
+    FBP_TABLE_ENTRY(fbp_predict, f32),      FBP_TABLE_ENTRY(fbp_predict, f64),
+    FBP_TABLE_ENTRY(fbp_loss, f32),         FBP_TABLE_ENTRY(fbp_loss, f64),
+    FBP_TABLE_ENTRY(fbp_gradient, f32),     FBP_TABLE_ENTRY(fbp_gradient, f64),
 };

@@ -8,7 +8,9 @@
  * Layout: layer l (0 <= l < n_layers) maps sizes[l] inputs to sizes[l+1]
  * outputs. Its weights start at params[w_offsets[l]], row-major
  * (n_out, n_in), row j holding the weights into unit j; its biases start at
- * params[b_offsets[l]], or b_offsets[l] < 0 when the network has none.
+ * params[b_offsets[l]], right after them, or b_offsets[l] < 0 when the
+ * network has none. Layer l + 1 starts where layer l ends, layer 0 at 0
+ * (fbp_net_init checks all this).
  */
 #ifndef FASTBP_KERNELS_H_
 #define FASTBP_KERNELS_H_
@@ -78,6 +80,30 @@ typedef enum {
 /* Slope of leaky_relu for negative inputs (PyTorch's default). */
 #define FBP_LEAKY_SLOPE 0.01
 
+/* The per-sample loop's workspace: offsets of its blocks, in elements. */
+typedef struct {
+    ptrdiff_t out;    /* outputs of layers 1..L, concatenated */
+    ptrdiff_t delta;  /* dE/dnet of layers 1..L, likewise */
+    ptrdiff_t z;      /* the output layer's net input (for the log losses) */
+    ptrdiff_t size;
+} fbp_sample_workspace;
+
+/* The matrix loop's workspace for chunks of up to `rows` samples: each
+ * layer's block of `out` and `delta` starts at rows times the units below it
+ * (unit_offsets), so a chunk of fewer rows keeps the same layout. */
+typedef struct {
+    ptrdiff_t rows;   /* rows per chunk (FBP_CHUNK_ROWS, FBP_CHUNK_ELEMS) */
+    ptrdiff_t x;      /* the chunk's inputs gathered, rows x n_in */
+    ptrdiff_t y;      /* its targets gathered, rows x K */
+    ptrdiff_t out;    /* outputs of layers 1..L, a block of rows x units each */
+    ptrdiff_t delta;  /* dE/dnet of layers 1..L, likewise */
+    ptrdiff_t z;      /* the output layer's net inputs, rows x K */
+    ptrdiff_t size;
+} fbp_matrix_workspace;
+
+/* A network as the core sees it. The caller fills the first six fields and
+ * calls fbp_net_init, which derives the rest once; every loop reads them
+ * from here. */
 typedef struct {
     ptrdiff_t n_layers;          /* weight layers */
     const ptrdiff_t *sizes;      /* n_layers + 1 unit counts */
@@ -85,13 +111,36 @@ typedef struct {
     const ptrdiff_t *b_offsets;  /* n_layers; negative: no biases */
     const int *activations;      /* n_layers fbp_activation codes */
     int loss;                    /* fbp_loss code */
+    /* Derived by fbp_net_init: */
+    const ptrdiff_t *unit_offsets;  /* n_layers + 1: units of layers 1..l,
+                                       where layer l's outputs (l >= 1) end
+                                       and layer l + 1's start in the
+                                       workspace's blocks; [n_layers] is
+                                       every unit above the input */
+    ptrdiff_t n_params;          /* the end of the last layer's parameters */
+    int matrix_ok;               /* the matrix loop can run it: layer sizes
+                                    BLAS's int arguments can hold, and no
+                                    softmax before the output layer */
+    fbp_sample_workspace sample_ws;
+    fbp_matrix_workspace matrix_ws;
+    ptrdiff_t workspace_size;    /* elements of workspace every entry needs:
+                                    the larger of the two layouts */
 } fbp_net;
 
-/* Elements of workspace every entry point needs: per sample the outputs,
- * deltas and the output layer's net input; the matrix path (fbp_rows_pay)
- * needs fbp_chunk_rows(net) rows of inputs, targets, outputs, deltas and net
- * inputs, which is more. */
-ptrdiff_t fbp_workspace_size(const fbp_net *net);
+/* What fbp_net_init finds wrong with a network. */
+typedef enum {
+    FBP_NET_OK = 0,
+    FBP_NET_BAD_SIZES = 1,   /* no layer, or a layer of no units */
+    FBP_NET_BAD_CODES = 2,   /* an unknown activation or loss code */
+    FBP_NET_BAD_LAYOUT = 3   /* parameters not laid out layer after layer
+                                from 0, each layer's biases (if any) right
+                                after its weights, as the optimizer's
+                                single pass over a layer needs */
+} fbp_net_status;
+
+/* Fills net's derived fields, unit_offsets pointing at the caller's
+ * n_layers + 1 elements; returns an fbp_net_status. */
+int fbp_net_init(fbp_net *net, ptrdiff_t *unit_offsets);
 
 typedef enum {
     FBP_SGD = 0,
@@ -130,7 +179,7 @@ int fbp_state_blocks(const fbp_optimizer_options *o);
  * update needs no state and can be fused into the backward pass. */
 int fbp_plain_sgd(const fbp_optimizer_options *o);
 
-/* How fbp_fit trains. */
+/* How fit trains. */
 typedef struct {
     fbp_optimizer_options optim;
     double loss_scale;    /* each sample's loss is summed times this: 1/n
@@ -144,14 +193,24 @@ typedef struct {
     int update_biases;    /* 0 leaves the biases as they are */
     int check_params;     /* also stop at an update that leaves a parameter
                              NaN or infinite (a pass over the updated rows) */
+    int special_paths;    /* let the special paths run where they apply: the
+                             tiny-network loop, and plain SGD's update fused
+                             into the backward pass (per sample) or into the
+                             backward products (matrix loop); 0 sends every
+                             update through grad and the optimizer step, which
+                             agrees with them to rounding (for tests) */
 } fbp_train_options;
+
+/* Nonzero when fit updates per sample inside the backward pass (plain SGD,
+ * batch 1, special paths on), and so needs no grad. */
+int fbp_fused_sgd(const fbp_train_options *opt);
 
 /* Batch loop: batches of opt->batch_size consecutive samples of
  * X[order], the first already opt->batch_done samples along; at the end of
  * each, one optimizer update from the batch's mean gradient, each sample's
  * gradient times its weight sample_weight[order[s]] (all 1 when
- * sample_weight is NULL). Plain per-sample SGD (no momentum, no decay)
- * fuses the update into the backward pass and needs no grad; otherwise
+ * sample_weight is NULL). Where fbp_fused_sgd(opt) says so the update is
+ * fused into the backward pass and grad may be NULL; otherwise
  * `grad` (n_params) carries the sums of an unfinished batch between calls
  * and is zero after a finished one. `state` holds the optimizer state
  * (fbp_state_blocks) and *n_updates counts updates (Adam's t); both carry
@@ -201,9 +260,9 @@ enum { FBP_PATH_BASELINE = 0, FBP_PATH_AVX2 = 1, FBP_PATH_AVX512 = 2,
        FBP_N_PATHS = 3 };
 const fbp_kernels *fbp_path(int path);
 
-/* The matrix path (fbp_batch.template.h): batches, and predict and loss
- * calls, of at least FBP_ROWS_MIN samples run as BLAS matrix products, in
- * chunks of fbp_chunk_rows(net) rows at most. Measured with one thread
+/* The matrix loop (fbp_matrix_loop.template.h): batches, and predict and
+ * loss calls, of at least FBP_ROWS_MIN samples run as BLAS matrix products,
+ * in chunks of net->matrix_ws.rows rows at most. Measured with one thread
  * (AMD EPYC, OpenBLAS, float64): at batch 8 the matrix path is faster than
  * the per-sample loop on every shape tried (1.15x at 4-16-1, 1.2x at 2-2-2,
  * 2x at 784-128-10); at batch 4 the calls' overhead makes it slower on small
@@ -215,13 +274,9 @@ const fbp_kernels *fbp_path(int path);
 #define FBP_CHUNK_ROWS 256
 #define FBP_CHUNK_ELEMS (1 << 18)
 
-/* Rows per chunk of the matrix path for this network. */
-ptrdiff_t fbp_chunk_rows(const fbp_net *net);
-
 /* 1 if `rows` samples at once (a batch, or a predict or loss call) take
- * the matrix path: at least FBP_ROWS_MIN of them, a BLAS installed
- * (fbp_set_gemm), layer sizes that BLAS's int arguments can hold, and no
- * softmax before the output layer. */
+ * the matrix loop: at least FBP_ROWS_MIN of them, a BLAS installed
+ * (fbp_set_gemm), and net->matrix_ok. */
 int fbp_rows_pay(const fbp_net *net, ptrdiff_t rows);
 
 #endif /* FASTBP_KERNELS_H_ */

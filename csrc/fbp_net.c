@@ -1,48 +1,80 @@
 /* Facts about a network's layout and its optimizer that do not depend on the
- * float type. */
+ * float type: derived once, when the network is described (fbp_net_init). */
 #include <limits.h>
 
 #include "fbp_blas.h"
 #include "fbp_kernels.h"
 
-static ptrdiff_t units_above_input(const fbp_net *net)
+static int check_net(const fbp_net *net)
 {
-    ptrdiff_t units = 0;
-    for (ptrdiff_t l = 1; l <= net->n_layers; l++) units += net->sizes[l];
-    return units;
+    if (net->n_layers < 1) return FBP_NET_BAD_SIZES;
+    for (ptrdiff_t l = 0; l <= net->n_layers; l++)
+        if (net->sizes[l] < 1) return FBP_NET_BAD_SIZES;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++)
+        if (net->activations[l] < FBP_IDENTITY || net->activations[l] > FBP_SOFTMAX)
+            return FBP_NET_BAD_CODES;
+    if (net->loss < FBP_SQUARED_ERROR || net->loss > FBP_CROSS_ENTROPY) return FBP_NET_BAD_CODES;
+    ptrdiff_t end = 0;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        if (net->w_offsets[l] != end) return FBP_NET_BAD_LAYOUT;
+        end += net->sizes[l] * net->sizes[l + 1];
+        if (net->b_offsets[l] >= 0) {
+            if (net->b_offsets[l] != end) return FBP_NET_BAD_LAYOUT;
+            end += net->sizes[l + 1];
+        }
+    }
+    return FBP_NET_OK;
 }
 
-/* Workspace of one row of the matrix path: input, target, outputs, deltas
- * and the output layer's net input (split_rows in fbp_batch.template.h). */
-static ptrdiff_t row_elements(const fbp_net *net)
+/* Rows per chunk of the matrix loop, whose `row` elements of workspace
+ * each (input, target, outputs, deltas and the output layer's net input). */
+static ptrdiff_t chunk_rows(ptrdiff_t row)
 {
-    const ptrdiff_t K = net->sizes[net->n_layers];
-    return net->sizes[0] + 2 * K + 2 * units_above_input(net);
-}
-
-ptrdiff_t fbp_chunk_rows(const fbp_net *net)
-{
-    const ptrdiff_t rows = FBP_CHUNK_ELEMS / row_elements(net);
+    const ptrdiff_t rows = FBP_CHUNK_ELEMS / row;
     return rows < FBP_ROWS_MIN ? FBP_ROWS_MIN : rows > FBP_CHUNK_ROWS ? FBP_CHUNK_ROWS : rows;
 }
 
-ptrdiff_t fbp_workspace_size(const fbp_net *net)
+int fbp_net_init(fbp_net *net, ptrdiff_t *unit_offsets)
 {
-    /* Per sample: must match split() in fbp_core.template.h. */
-    const ptrdiff_t one = 2 * units_above_input(net) + net->sizes[net->n_layers];
-    const ptrdiff_t rows = fbp_chunk_rows(net) * row_elements(net);
-    return rows > one ? rows : one;
+    const int status = check_net(net);
+    if (status != FBP_NET_OK) return status;
+    const ptrdiff_t L = net->n_layers, n_in = net->sizes[0], K = net->sizes[L];
+    unit_offsets[0] = 0;
+    for (ptrdiff_t l = 1; l <= L; l++) unit_offsets[l] = unit_offsets[l - 1] + net->sizes[l];
+    net->unit_offsets = unit_offsets;
+    const ptrdiff_t units = unit_offsets[L];
+    net->n_params = net->b_offsets[L - 1] >= 0 ? net->b_offsets[L - 1] + K
+                                               : net->w_offsets[L - 1] + K * net->sizes[L - 1];
+
+    net->matrix_ok = 1;
+    for (ptrdiff_t l = 0; l <= L; l++)
+        if (net->sizes[l] > INT_MAX) net->matrix_ok = 0;
+    /* Hidden blocks are unit-major there; softmax needs a sample's units. */
+    for (ptrdiff_t l = 0; l + 1 < L; l++)
+        if (net->activations[l] == FBP_SOFTMAX) net->matrix_ok = 0;
+
+    fbp_sample_workspace *s = &net->sample_ws;
+    s->out = 0;
+    s->delta = s->out + units;
+    s->z = s->delta + units;
+    s->size = s->z + K;
+
+    fbp_matrix_workspace *m = &net->matrix_ws;
+    m->rows = chunk_rows(n_in + 2 * K + 2 * units);
+    m->x = 0;
+    m->y = m->x + m->rows * n_in;
+    m->out = m->y + m->rows * K;
+    m->delta = m->out + m->rows * units;
+    m->z = m->delta + m->rows * units;
+    m->size = m->z + m->rows * K;
+
+    net->workspace_size = m->size > s->size ? m->size : s->size;
+    return FBP_NET_OK;
 }
 
 int fbp_rows_pay(const fbp_net *net, ptrdiff_t rows)
 {
-    if (rows < FBP_ROWS_MIN || !fbp_have_gemm()) return 0;
-    for (ptrdiff_t l = 0; l <= net->n_layers; l++)
-        if (net->sizes[l] > INT_MAX) return 0;
-    /* Hidden blocks are unit-major there; softmax needs a sample's units. */
-    for (ptrdiff_t l = 0; l + 1 < net->n_layers; l++)
-        if (net->activations[l] == FBP_SOFTMAX) return 0;
-    return 1;
+    return rows >= FBP_ROWS_MIN && fbp_have_gemm() && net->matrix_ok;
 }
 
 int fbp_state_blocks(const fbp_optimizer_options *o)
@@ -59,4 +91,9 @@ int fbp_state_blocks(const fbp_optimizer_options *o)
 int fbp_plain_sgd(const fbp_optimizer_options *o)
 {
     return o->kind == FBP_SGD && o->momentum == 0 && o->weight_decay == 0;
+}
+
+int fbp_fused_sgd(const fbp_train_options *opt)
+{
+    return opt->special_paths && opt->batch_size <= 1 && fbp_plain_sgd(&opt->optim);
 }

@@ -45,10 +45,11 @@ def test_nonfinite_loss_stops_before_its_sample(dtype):
         grad, state = np.zeros_like(net.params), np.empty(0, dtype)
         _core.set_matrix_path(matrix)
         try:
+            options = _core.FitOptions(_core.Optimizer(OPTIMIZER_CODES["sgd"], LR), 8, 1.0,
+                                       True)
             total, done, n_updates = _core.fit(
-                net._top, _core.Optimizer(OPTIMIZER_CODES["sgd"], LR), net.params, X, Y, weight,
-                np.arange(20, dtype=np.intp), 8, 0, True, 1.0, True, False, net._workspace,
-                grad, state, 0)
+                net._top, options, net.params, X, Y, weight, np.arange(20, dtype=np.intp),
+                net._workspace, grad, state, 0)
         finally:
             _core.set_matrix_path(True)
         results.append((total, done, n_updates, grad, net.params))

@@ -7,6 +7,8 @@ lives in ``csrc/``. Every array argument shares one float type: Cython's fused
 """
 import contextlib
 
+import numpy as np
+
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -20,12 +22,14 @@ LOSS_CODES = (FBP_SQUARED_ERROR, FBP_BINARY_CROSS_ENTROPY, FBP_CROSS_ENTROPY)
 OPTIMIZER_CODES = (FBP_SGD, FBP_ADAM, FBP_RPROP)
 PATHS = ("baseline", "avx2", "avx512")
 # Batches, and predict and loss calls, of at least this many samples run as
-# BLAS matrix products (csrc/fbp_batch.template.h).
+# BLAS matrix products (csrc/fbp_matrix_loop.template.h).
 ROWS_MIN = FBP_ROWS_MIN
 
-# The build of the kernels in use: chosen once at import (by fastbp._cpu),
-# changed only by select_path.
+# The build of the kernels in use: chosen once at import (fastbp._config
+# picks it for this CPU), changed only by select_path.
 cdef const fbp_kernels *_kernels = fbp_path(FBP_PATH_BASELINE)
+# Whether fits may take the special paths (set_special_paths).
+cdef bint _special_paths = True
 
 
 def supported_paths():
@@ -68,9 +72,36 @@ def matrix_path_enabled():
 set_matrix_path(True)
 
 
+def set_special_paths(bint enabled):
+    """Let fits take the special paths where they apply (the default): the
+    tiny-network loop, and plain SGD's update fused into the backward pass
+    (per sample) or into the backward products (matrix loop). Disabled,
+    every update goes through the gradient buffer and the optimizer step,
+    which agrees with them to rounding. For tests: a ``FitOptions`` keeps
+    the setting it was made under.
+    """
+    global _special_paths
+    _special_paths = enabled
+
+
+def special_paths_enabled():
+    """Whether fits may take the special paths."""
+    return _special_paths
+
+
+# What fbp_net_init finds wrong with a network, by its status.
+_NET_ERRORS = {
+    FBP_NET_BAD_SIZES: "a network needs at least one layer, and every layer a unit",
+    FBP_NET_BAD_CODES: "unknown activation or loss code",
+    FBP_NET_BAD_LAYOUT: "parameters must be laid out layer after layer from 0, each "
+                        "layer's biases right after its weights (fastbp._layout)",
+}
+
+
 cdef class Topology:
     """A network's shape as the C core sees it: sizes, offsets into the flat
-    parameter buffer, activation and loss codes.
+    parameter buffer, activation and loss codes, and what the core derives
+    from them once (fbp_net_init).
 
     Parameters
     ----------
@@ -82,12 +113,19 @@ cdef class Topology:
 
     Attributes
     ----------
+    n_params : int, length of the flat parameter buffer
     workspace_size : int, elements of workspace every call needs
     chunk_rows : int, most rows the matrix path takes at once
+
+    Raises
+    ------
+    ValueError
+        If the arrays do not match in length, or the layout is not the one
+        fastbp._layout makes.
     """
     cdef fbp_net net
     cdef readonly object sizes, w_offsets, b_offsets, activations
-    cdef readonly Py_ssize_t workspace_size, chunk_rows
+    cdef object unit_offsets
 
     def __cinit__(self, sizes, w_offsets, b_offsets, activations, int loss):
         cdef const Py_ssize_t[::1] s = sizes
@@ -99,14 +137,29 @@ cdef class Topology:
         # Keep the arrays alive: the struct points into them.
         self.sizes, self.w_offsets, self.b_offsets = sizes, w_offsets, b_offsets
         self.activations = activations
+        self.unit_offsets = np.empty(s.shape[0], np.intp)
+        cdef Py_ssize_t[::1] units = self.unit_offsets
         self.net.n_layers = w.shape[0]
         self.net.sizes = &s[0]
         self.net.w_offsets = &w[0]
         self.net.b_offsets = &b[0]
         self.net.activations = &a[0]
         self.net.loss = loss
-        self.workspace_size = fbp_workspace_size(&self.net)
-        self.chunk_rows = fbp_chunk_rows(&self.net)
+        cdef int status = fbp_net_init(&self.net, &units[0])
+        if status != FBP_NET_OK:
+            raise ValueError(f"Topology: {_NET_ERRORS[status]}")
+
+    @property
+    def n_params(self):
+        return self.net.n_params
+
+    @property
+    def workspace_size(self):
+        return self.net.workspace_size
+
+    @property
+    def chunk_rows(self):
+        return self.net.matrix_ws.rows
 
     def takes_matrix_path(self, Py_ssize_t rows):
         """Whether ``rows`` samples at once (a batch of ``fit``, or the
@@ -206,11 +259,88 @@ cdef class Optimizer:
         """Blocks of n_params values of state that fit needs."""
         return fbp_state_blocks(&self.o)
 
+
+cdef class FitOptions:
+    """How fit trains (the C struct fbp_train_options, whose header comment
+    says what each field does): made once per fit, with the per-block
+    fields set before each call.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    batch_size : int, samples per update; 1 is per-sample
+    loss_scale : float, each sample's loss is summed times this (1/n gives
+        a mean that cannot overflow)
+    update_biases : bool
+
+    Attributes
+    ----------
+    optimizer : Optimizer, settable; read at each call of ``fit``, so a
+        schedule may change its ``lr`` between calls
+    batch_done : int, samples of the first batch already summed in ``grad``
+        by earlier calls (a batch may span calls); 0 at first
+    finish : bool, apply a trailing incomplete batch (end of an epoch);
+        otherwise it stays summed in ``grad`` for the next call. True at first
+    check_params : bool, also stop at an update that leaves a parameter NaN
+        or infinite (without it only the loss is checked). False at first
+    needs_grad : bool, whether fit needs a gradient buffer (all but plain
+        per-sample SGD, whose update is fused into the backward pass, as
+        long as the special paths were enabled when the options were made)
+    """
+    cdef fbp_train_options opt
+    cdef Optimizer _optimizer
+
+    def __cinit__(self, Optimizer optimizer, Py_ssize_t batch_size, double loss_scale,
+                  bint update_biases):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.optimizer = optimizer
+        self.opt.batch_size = batch_size
+        self.opt.loss_scale = loss_scale
+        self.opt.update_biases = update_biases
+        self.opt.batch_done = 0
+        self.opt.finish = True
+        self.opt.check_params = False
+        self.opt.special_paths = _special_paths
+
     @property
-    def fused(self):
-        """Whether per-sample training updates inside the backward pass
-        (plain SGD), so fit needs no gradient buffer at batch size 1."""
-        return bool(fbp_plain_sgd(&self.o))
+    def optimizer(self):
+        return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, Optimizer optimizer not None):
+        self._optimizer = optimizer
+        self.opt.optim = optimizer.o
+
+    @property
+    def batch_done(self):
+        return self.opt.batch_done
+
+    @batch_done.setter
+    def batch_done(self, Py_ssize_t done):
+        if not 0 <= done < self.opt.batch_size:
+            raise ValueError(f"batch_done must be in [0, {self.opt.batch_size}), got {done}")
+        self.opt.batch_done = done
+
+    @property
+    def finish(self):
+        return bool(self.opt.finish)
+
+    @finish.setter
+    def finish(self, bint finish):
+        self.opt.finish = finish
+
+    @property
+    def check_params(self):
+        return bool(self.opt.check_params)
+
+    @check_params.setter
+    def check_params(self, bint check):
+        self.opt.check_params = check
+
+    @property
+    def needs_grad(self):
+        return not fbp_fused_sgd(&self.opt)
 
 
 cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
@@ -219,17 +349,30 @@ cdef inline floating *_ptr_or_null(floating[::1] a) noexcept:
 
 cdef inline int _check_workspace(Topology top, floating[::1] workspace) except -1:
     # The one buffer C writes that no other check sizes.
-    if workspace.shape[0] < top.workspace_size:
+    if workspace.shape[0] < top.net.workspace_size:
         raise ValueError(f"workspace has {workspace.shape[0]} elements; the network needs "
-                         f"top.workspace_size = {top.workspace_size}")
+                         f"top.workspace_size = {top.net.workspace_size}")
     return 0
 
 
-def fit(Topology top, Optimizer optimizer, floating[::1] params,
+cdef inline int _check_fit_buffers(Topology top, FitOptions options, Py_ssize_t params,
+                                   Py_ssize_t grad, Py_ssize_t state) except -1:
+    # The buffers C indexes by n_params; X, Y and order are the caller's.
+    cdef Py_ssize_t n = top.net.n_params
+    cdef Py_ssize_t blocks = fbp_state_blocks(&options.opt.optim)
+    if params != n:
+        raise ValueError(f"params has {params} elements; the network has {n}")
+    if grad != n and (grad != 0 or options.needs_grad):
+        raise ValueError(f"grad has {grad} elements; fit needs {n}"
+                         + ("" if options.needs_grad else " or none"))
+    if state < blocks * n:
+        raise ValueError(f"state has {state} elements; the optimizer needs {blocks * n}")
+    return 0
+
+
+def fit(Topology top, FitOptions options, floating[::1] params,
         const floating[:, ::1] X, const floating[:, ::1] Y,
         const floating[::1] sample_weight, const Py_ssize_t[::1] order,
-        Py_ssize_t batch_size, Py_ssize_t batch_done, bint finish,
-        double loss_scale, bint update_biases, bint check_params,
         floating[::1] workspace, floating[::1] grad, floating[::1] state,
         Py_ssize_t n_updates):
     """Train on the samples ``X[order]`` in place.
@@ -237,25 +380,15 @@ def fit(Topology top, Optimizer optimizer, floating[::1] params,
     Parameters
     ----------
     top : Topology
-    optimizer : Optimizer
+    options : FitOptions
     params : float32 or float64 array, shape (n_params,), updated in place
     X : array, shape (n_samples, n_inputs), same dtype
     Y : array, shape (n_samples, n_outputs), same dtype
     sample_weight : array, shape (n_samples,), or empty for all ones
     order : intp array, shape (n_order,), row indices into X and Y
-    batch_size : int, samples per update
-    batch_done : int, samples of the first batch already summed in ``grad``
-        by earlier calls (a batch may span calls)
-    finish : bool, apply a trailing incomplete batch (end of an epoch);
-        otherwise it stays summed in ``grad`` for the next call
-    loss_scale : float, each sample's loss is summed times this (1/n gives
-        a mean that cannot overflow)
-    update_biases : bool
-    check_params : bool, also stop at an update that leaves a parameter NaN
-        or infinite (without it only the loss is checked)
     workspace : array, shape (top.workspace_size,)
     grad : array, shape (n_params,) (zeros, or the sums of an unfinished
-        batch), or empty when ``batch_size`` is 1 and ``optimizer.fused``
+        batch), or empty unless ``options.needs_grad``
     state : array, shape (optimizer.state_blocks * n_params,), carried
         between calls (zeros at first; rprop's second block starts at its
         initial step size)
@@ -270,14 +403,8 @@ def fit(Topology top, Optimizer optimizer, floating[::1] params,
         infinite; ``params``, ``grad`` and ``state`` may then hold such values.
     """
     cdef const fbp_kernels *k = _kernels
-    cdef fbp_train_options opt
-    opt.optim = optimizer.o
-    opt.loss_scale = loss_scale
-    opt.batch_size = batch_size
-    opt.batch_done = batch_done
-    opt.finish = finish
-    opt.update_biases = update_biases
-    opt.check_params = check_params
+    options.opt.optim = options._optimizer.o    # its lr may have changed since
+    cdef const fbp_train_options *opt = &options.opt
     cdef double total
     cdef Py_ssize_t done
     cdef floating *g = _ptr_or_null(grad)
@@ -290,13 +417,12 @@ def fit(Topology top, Optimizer optimizer, floating[::1] params,
     cdef Py_ssize_t n = order.shape[0]
     cdef const Py_ssize_t *o = &order[0]
     _check_workspace(top, workspace)
+    _check_fit_buffers(top, options, params.shape[0], grad.shape[0], state.shape[0])
     with nogil:
         if floating is float:
-            total = k.fit_f32(&top.net, &opt, p, x, y, sw, o, n, ws, g, st,
-                              &n_updates, &done)
+            total = k.fit_f32(&top.net, opt, p, x, y, sw, o, n, ws, g, st, &n_updates, &done)
         else:
-            total = k.fit_f64(&top.net, &opt, p, x, y, sw, o, n, ws, g, st,
-                              &n_updates, &done)
+            total = k.fit_f64(&top.net, opt, p, x, y, sw, o, n, ws, g, st, &n_updates, &done)
     return total, done, n_updates
 
 

@@ -15,6 +15,12 @@ cdef extern from "fbp_kernels.h" nogil:
         FBP_BINARY_CROSS_ENTROPY
         FBP_CROSS_ENTROPY
 
+    ctypedef struct fbp_sample_workspace:
+        Py_ssize_t out, delta, z, size
+
+    ctypedef struct fbp_matrix_workspace:
+        Py_ssize_t rows, x, y, out, delta, z, size
+
     ctypedef struct fbp_net:
         Py_ssize_t n_layers
         const Py_ssize_t *sizes
@@ -22,8 +28,20 @@ cdef extern from "fbp_kernels.h" nogil:
         const Py_ssize_t *b_offsets
         const int *activations
         int loss
+        const Py_ssize_t *unit_offsets
+        Py_ssize_t n_params
+        int matrix_ok
+        fbp_sample_workspace sample_ws
+        fbp_matrix_workspace matrix_ws
+        Py_ssize_t workspace_size
 
-    Py_ssize_t fbp_workspace_size(const fbp_net *net)
+    ctypedef enum fbp_net_status:
+        FBP_NET_OK
+        FBP_NET_BAD_SIZES
+        FBP_NET_BAD_CODES
+        FBP_NET_BAD_LAYOUT
+
+    int fbp_net_init(fbp_net *net, Py_ssize_t *unit_offsets)
 
     ctypedef enum fbp_optimizer:
         FBP_SGD
@@ -50,6 +68,9 @@ cdef extern from "fbp_kernels.h" nogil:
         int finish
         int update_biases
         int check_params
+        int special_paths
+
+    int fbp_fused_sgd(const fbp_train_options *opt)
 
     ctypedef double (*fbp_fit_f32_fn)(
         const fbp_net *net, const fbp_train_options *opt, float *params,
@@ -104,7 +125,6 @@ cdef extern from "fbp_kernels.h" nogil:
         FBP_CHUNK_ROWS
         FBP_CHUNK_ELEMS
 
-    Py_ssize_t fbp_chunk_rows(const fbp_net *net)
     int fbp_rows_pay(const fbp_net *net, Py_ssize_t rows)
 
 

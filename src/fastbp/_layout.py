@@ -1,8 +1,9 @@
 """One flat parameter buffer for a whole network.
 
 Layer l's weights, row-major (n_out, n_in), are followed by its biases; the C
-core (csrc/fbp_core.template.h) relies on that order. ``weights`` and
-``biases`` are views into the buffer, so writing to them changes the model.
+core relies on that order (fbp_net_init in csrc/fbp_net.c checks it).
+``weights`` and ``biases`` are views into the buffer, so writing to them
+changes the model.
 """
 from typing import NamedTuple
 

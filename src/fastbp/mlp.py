@@ -267,10 +267,11 @@ class MLP:
         x, t = self._sample(x, t)
         lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
+        options = _core.FitOptions(_core.Optimizer(SGD_CODE, lr), 1, 1.0, update_biases)
+        grad = aligned_zeros(self._params.size, self.dtype) if options.needs_grad else self._no_grad
         with self._lock:
             loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._no_grad,
-                                   self._first, 1, 0, True, _core.Optimizer(SGD_CODE, lr), 1.0,
-                                   update_biases, self._no_grad, self._plain_sgd, "the step")
+                                   self._first, options, grad, self._plain_sgd, "the step")
         return loss
 
     def fit(self, X, Y, epochs=FIT.epochs, lr=FIT.lr, batch_size=FIT.batch_size,
@@ -389,8 +390,9 @@ class MLP:
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         compiled = _compiled(settings.optimizer)
         state = self._optimizer_state(settings.optimizer, settings.warm_start)
-        grad = (self._no_grad if batch == 1 and compiled.fused
-                else aligned_zeros(self._params.size, self.dtype))
+        options = _core.FitOptions(compiled, batch, 1.0 / n_samples, update_biases)
+        grad = (aligned_zeros(self._params.size, self.dtype) if options.needs_grad
+                else self._no_grad)
         weight = self._no_grad if data.weight is None else data.weight
         block = self._block_samples(batch)
 
@@ -398,12 +400,11 @@ class MLP:
             compiled.lr = lr
             order, mean = next(orders), 0.0
             for start in range(0, n_samples, block):
+                options.batch_done = start % batch
+                options.finish = start + block >= n_samples
                 mean += self._run_block(data.X, data.Y, weight,
-                                        order_block(order, start, start + block),
-                                        batch, start % batch,
-                                        start + block >= n_samples, compiled,
-                                        1.0 / n_samples, update_biases, grad, state,
-                                        f"epoch {epoch}")
+                                        order_block(order, start, start + block), options,
+                                        grad, state, f"epoch {epoch}")
             state.epochs += 1
             return mean
 
@@ -438,23 +439,22 @@ class MLP:
     def _set_params(self, values):
         self._params[...] = values
 
-    def _run_block(self, X, Y, weight, order, batch, batch_done, finish, optimizer,
-                   loss_scale, update_biases, grad, state, where):
-        """One compiled call (``finish``: the last of an epoch); returns its
-        loss sum times loss_scale. On divergence, restores params and the
+    def _run_block(self, X, Y, weight, order, options, grad, state, where):
+        """One compiled call with ``options`` (a ``_core.FitOptions``); returns
+        its loss sum times the options' loss_scale. On divergence, restores params and the
         optimizer state, and raises. A lone sample is checked weight by
         weight in C; longer blocks once at the end, where a pass over params
         is cheap."""
         np.copyto(self._snapshot, self._params)
         saved = state.save()
         single = order.shape[0] == 1
+        options.check_params = single
         total, done, n_updates = _core.fit(
-            self._top, optimizer, self._params, X, Y, weight, order, batch, batch_done,
-            finish, loss_scale, update_biases, single, self._workspace, grad,
+            self._top, options, self._params, X, Y, weight, order, self._workspace, grad,
             state.values, state.n_updates)
         if done < order.shape[0] or not (single or check.all_finite(self._params)):
             state.restore(saved)
-            self._restore(grad, where, optimizer.lr)
+            self._restore(grad, where, options.optimizer.lr)
         state.n_updates = n_updates
         return total
 

@@ -6,7 +6,7 @@
 # Bochs 2.7 emulates it.
 #
 # The repository's csrc/ is compiled with setup.py's flags into one static
-# program, compare_paths.c, which calls every entry point of the core (fit
+# program, tests/c/compare_paths.c, which calls every entry point of the core (fit
 # with SGD and with Adam, predict, loss, gradient) on 228 cases (shapes x
 # activations x losses x float32/float64) on each instruction-set path from
 # the same parameters and data. It runs as /init (guest_init.sh) of a minimal
@@ -109,7 +109,7 @@ flags=$(sed -n '/^COMPILE_ARGS *=/,/)$/p' "$repo/setup.py" | grep -o '"-[^"]*"' 
 case " $flags " in *" -O3 "*) ;; *) die "no -O3 among setup.py's COMPILE_ARGS: read '$flags'" ;; esac
 echo "gcc $flags"
 mkdir "$work/obj"
-for src in "$repo"/csrc/*.c "$here/compare_paths.c"; do
+for src in "$repo"/csrc/*.c "$repo/tests/c/compare_paths.c"; do
     # shellcheck disable=SC2086  # $flags is a list of words
     gcc $flags -I"$repo/csrc" -c "$src" -o "$work/obj/$(basename "$src" .c).o" \
         || die "compiling $src failed"

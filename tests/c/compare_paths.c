@@ -1,6 +1,11 @@
 /* Compares the AVX2 and AVX-512 builds of fastbp's C core with its baseline
- * build, on whichever of them this CPU runs. run.sh runs it in an emulated
- * Skylake-X and on the host.
+ * build, on whichever of them this CPU runs. tools/avx512_bochs/run.sh runs
+ * it on the host and in an emulated Skylake-X (for CPUs without AVX-512); on
+ * the host alone, from the repository's root, with setup.py's flags:
+ *   gcc -O3 -std=c99 -fno-trapping-math -fno-math-errno -fopenmp-simd \
+ *       -ffp-contract=fast -Icsrc csrc/fbp_*.c tests/c/compare_paths.c -lm \
+ *       -o compare_paths && ./compare_paths
+ * (about 20 s of compiling, 1 s of running: too slow for the pytest suite).
  *
  * A case is a shape, a hidden activation, an output activation with its loss,
  * and a float type. Every path starts from the same random parameters and
@@ -113,6 +118,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 /* A case's network, parameters and data, in double. */
 typedef struct {
     ptrdiff_t sizes[MAX_LAYERS + 1], woff[MAX_LAYERS], boff[MAX_LAYERS];
+    ptrdiff_t units[MAX_LAYERS + 1]; /* fbp_net_init's unit offsets */
     int acts[MAX_LAYERS];
     fbp_net net;
     size_t n_params, n_out;
@@ -141,7 +147,7 @@ static void at(const char *stage, const fbp_kernels *k)
         T *X = malloc(nx * sizeof(T)), *Y = malloc(ny * sizeof(T));                       \
         T *out = malloc(ny * sizeof(T)), *grad = calloc(np, sizeof(T));                   \
         T *state = calloc(2 * np, sizeof(T));                                             \
-        T *ws = calloc(fbp_workspace_size(net), sizeof(T));                               \
+        T *ws = calloc(net->workspace_size, sizeof(T));                                   \
         ptrdiff_t order[N_SAMPLES], n_updates = 0;                                        \
         for (size_t i = 0; i < np; i++) p0[i] = (T)pb->p0[i];                             \
         for (size_t i = 0; i < nx; i++) X[i] = (T)pb->X[i];                               \
@@ -158,6 +164,7 @@ static void at(const char *stage, const fbp_kernels *k)
         opt.batch_size = 1;                                                               \
         opt.finish = 1;                                                                   \
         opt.update_biases = 1;                                                            \
+        opt.special_paths = 1;                                                            \
         memcpy(p, p0, np * sizeof(T));                                                    \
         at("fit (SGD, batch 1)", k);                                                      \
         r->fit_loss = k->fit_##S(net, &opt, p, X, Y, NULL, order, N_SAMPLES, ws, grad,    \
@@ -242,6 +249,10 @@ static void make_problem(problem *pb, int shape, int hidden, int out, uint64_t s
     if (out == OUT_BCE) { pb->acts[L - 1] = FBP_SIGMOID; loss = FBP_BINARY_CROSS_ENTROPY; }
     if (out == OUT_CE) { pb->acts[L - 1] = FBP_SOFTMAX; loss = FBP_CROSS_ENTROPY; }
     pb->net = (fbp_net){L, pb->sizes, pb->woff, pb->boff, pb->acts, loss};
+    if (fbp_net_init(&pb->net, pb->units) != FBP_NET_OK) {
+        fprintf(stderr, "fbp_net_init refused case %d\n", shape);
+        exit(1);
+    }
     const ptrdiff_t n_in = pb->sizes[0], K = pb->sizes[L];
     pb->n_params = np;
     pb->n_out = (size_t)N_SAMPLES * K;

@@ -1,13 +1,12 @@
-/* The matrix path: many samples at once as BLAS matrix-matrix products.
+/* The matrix loop: many samples at once as BLAS matrix-matrix products.
  *
- * Included by fbp_instantiate.h right after fbp_core.template.h, with the
- * same FBP_T, FBP_S, FBP_DOUBLE and FBP_ISA, so it is compiled per float
- * type and per instruction set and uses that template's helpers (activate,
- * scale_by_derivative, output_deltas, optimizer_step). The gemm itself is
+ * Included by fbp_core.template.h after the per-sample loop, so it is
+ * compiled per float type and per instruction set and uses the helpers
+ * before it (activate, scale_by_derivative, output_deltas, optimizer_step). The gemm itself is
  * the BLAS's (fbp_blas.h); what this file adds is the element-wise work
  * between the products, fused over whole blocks of a chunk.
  *
- * Samples go through in chunks of at most fbp_chunk_rows(net) rows (the
+ * Samples go through in chunks of at most net->matrix_ws.rows rows (the
  * rows of a batch, or of a full batch a chunk at a time), each chunk as
  * FANN's phases with matrices for vectors, A_0 = the chunk's inputs:
  *   forward    Z_l := A_{l-1} W_l^T (one gemm), then per element
@@ -18,7 +17,8 @@
  *              before the update (none into the input), then
  *              G_W += D_l^T A_{l-1} (gemm into grad) and g_b += the column
  *              sums of D_l;
- *   update     optimizer_step at the end of each batch, as fbp_fit does.
+ *   update     optimizer_step at the end of each batch, as fit_per_sample
+ *              does.
  * Results agree with the per-sample loop to rounding: only the order of
  * the sums inside the products differs.
  *
@@ -27,11 +27,9 @@
  * row (unit-major), which makes OpenBLAS's products 5-10% faster at batch
  * 64 and up to 1.6x at batch 8 (fewer, cheaper packing copies) and keeps
  * the element-wise work on contiguous runs. Hidden layers are therefore
- * never softmax (fbp_rows_pay sends such networks to the per-sample loop).
+ * never softmax (net->matrix_ok is 0 for such networks).
  */
 #include "fbp_blas.h"
-
-#define T FBP_T
 
 /* A rows x cols matrix at p, stored row by row (cm = 0: element (i, j) at
  * p[i * ld + j]) or column by column (cm = 1: at p[j * ld + i]). */
@@ -66,20 +64,9 @@ static void FBP_LOCAL(product)(T *C, ptrdiff_t ldc, int c_cm, FBP_LOCAL(mat) A,
         FBP_LOCAL(fbp_gemm)(B.cm, A.cm, n, m, k, alpha, B.p, B.ld, A.p, A.ld, beta, C, ldc);
 }
 
-/* Units of the layers below the output layer: where the output layer's
- * block starts, in units. */
-static ptrdiff_t FBP_LOCAL(top_offset)(const fbp_net *net)
-{
-    ptrdiff_t units = 0;
-    for (ptrdiff_t l = 1; l < net->n_layers; l++) units += net->sizes[l];
-    return units;
-}
-
-/* Matrix-path views of the workspace, for chunks of up to `cap` rows; each
- * layer's block of `out` and `delta` starts at cap times the units below it,
- * so a chunk of fewer rows keeps the same layout. */
+/* Views of the workspace (net->matrix_ws). */
 typedef struct {
-    ptrdiff_t cap;  /* rows per chunk, fbp_chunk_rows */
+    ptrdiff_t cap;  /* rows per chunk */
     T *x;           /* the chunk's inputs gathered, cap x n_in */
     T *y;           /* its targets gathered, cap x K */
     T *out;         /* outputs of layers 1..L, a block of cap x units each */
@@ -87,18 +74,11 @@ typedef struct {
     T *z;           /* the output layer's net inputs, cap x K */
 } FBP_LOCAL(rows_work);
 
-/* Must match fbp_workspace_size in fbp_net.c. */
 static FBP_LOCAL(rows_work) FBP_LOCAL(split_rows)(const fbp_net *net, T *ws)
 {
-    const ptrdiff_t cap = fbp_chunk_rows(net), K = net->sizes[net->n_layers];
-    const ptrdiff_t units = FBP_LOCAL(top_offset)(net) + K;
-    FBP_LOCAL(rows_work) w;
-    w.cap = cap;
-    w.x = ws;
-    w.y = w.x + cap * net->sizes[0];
-    w.out = w.y + cap * K;
-    w.delta = w.out + cap * units;
-    w.z = w.delta + cap * units;
+    const fbp_matrix_workspace *at = &net->matrix_ws;
+    FBP_LOCAL(rows_work) w = {at->rows, ws + at->x, ws + at->y, ws + at->out, ws + at->delta,
+                              ws + at->z};
     return w;
 }
 
@@ -121,9 +101,9 @@ static void FBP_LOCAL(forward_rows)(const fbp_net *net, const T *params, const T
                                     ptrdiff_t n, FBP_LOCAL(rows_work) w, T *z, T *o)
 {
     const ptrdiff_t L = net->n_layers;
-    ptrdiff_t below = 0;
     for (ptrdiff_t l = 0; l < L; l++) {
         const ptrdiff_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        const ptrdiff_t below = net->unit_offsets[l];  /* units below layer l's block */
         const int top = l == L - 1, act = net->activations[l];
         const T *b = net->b_offsets[l] >= 0 ? params + net->b_offsets[l] : NULL;
         const FBP_LOCAL(mat) in = FBP_LOCAL(layer_in)(net, w, x, l, below - n_in, n);
@@ -150,7 +130,6 @@ static void FBP_LOCAL(forward_rows)(const fbp_net *net, const T *params, const T
             }
             FBP_LOCAL(activate)(act, Z, Z, n * n_out);
         }
-        below += n_out;
     }
 }
 
@@ -189,10 +168,10 @@ static void FBP_LOCAL(backward_rows)(const fbp_net *net, const T *params, const 
                                      T *dst, T alpha, int biases)
 {
     const ptrdiff_t L = net->n_layers;
-    ptrdiff_t off = FBP_LOCAL(top_offset)(net);   /* units below layer l's block */
     for (ptrdiff_t l = L - 1; l >= 0; l--) {
         const ptrdiff_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        const ptrdiff_t below = l > 0 ? off - n_in : 0;
+        /* Units below layer l's block, and below its input's. */
+        const ptrdiff_t off = net->unit_offsets[l], below = l > 0 ? net->unit_offsets[l - 1] : 0;
         const int top = l == L - 1;
         const FBP_LOCAL(mat) D = FBP_LOCAL(mat_of)(w.delta + w.cap * off,
                                                    top ? n_out : ld, !top);
@@ -211,7 +190,6 @@ static void FBP_LOCAL(backward_rows)(const fbp_net *net, const T *params, const 
         if (biases && net->b_offsets[l] >= 0)
             FBP_LOCAL(add_bias_sums)(dst + net->b_offsets[l], D.p, n, D.ld, n_out, D.cm,
                                      alpha);
-        off = below;
     }
 }
 
@@ -237,7 +215,7 @@ static ptrdiff_t FBP_LOCAL(deltas_rows)(const fbp_net *net, const T *Y,
                                         double loss_scale, double *total)
 {
     const ptrdiff_t K = net->sizes[net->n_layers];
-    const ptrdiff_t top = FBP_LOCAL(top_offset)(net);
+    const ptrdiff_t top = net->unit_offsets[net->n_layers - 1];
     const T *o = w.out + w.cap * top;
     T *d = w.delta + w.cap * top;
     const T *t = FBP_LOCAL(gather)(Y, K, order, n, w.y);
@@ -255,21 +233,21 @@ static ptrdiff_t FBP_LOCAL(deltas_rows)(const fbp_net *net, const T *Y,
     return n;
 }
 
-/* fbp_fit's batch loop (same contract) with chunks of whole rows; a chunk
- * never spans two batches, so each update sees exactly its batch's sums.
- * Plain SGD (no momentum, no decay) on a batch that is one chunk updates
- * params inside the backward products; every other update goes through
- * grad and optimizer_step. */
-static double FBP_LOCAL(fit_rows)(const fbp_net *net, const fbp_train_options *opt,
-                                  T *params, const T *X, const T *Y,
-                                  const T *sample_weight, const ptrdiff_t *order,
-                                  ptrdiff_t n_samples, T *workspace, T *grad, T *state,
-                                  ptrdiff_t *n_updates, ptrdiff_t *n_done)
+/* The batch loop of fbp_fit's contract (fbp_kernels.h) with chunks of
+ * whole rows; a chunk never spans two batches, so each update sees exactly
+ * its batch's sums. Plain SGD (no momentum, no decay) on a batch that is one
+ * chunk updates params inside the backward products (a special path);
+ * every other update goes through grad and optimizer_step. */
+static double FBP_LOCAL(fit_matrix)(const fbp_net *net, const fbp_train_options *opt,
+                                    T *params, const T *X, const T *Y,
+                                    const T *sample_weight, const ptrdiff_t *order,
+                                    ptrdiff_t n_samples, T *workspace, T *grad, T *state,
+                                    ptrdiff_t *n_updates, ptrdiff_t *n_done)
 {
     const fbp_optimizer_options *o = &opt->optim;
-    const int plain = fbp_plain_sgd(o) && !opt->check_params;
+    const int plain = opt->special_paths && fbp_plain_sgd(o) && !opt->check_params;
     const ptrdiff_t n_in = net->sizes[0];
-    const ptrdiff_t batch = opt->batch_size, top = FBP_LOCAL(top_offset)(net);
+    const ptrdiff_t batch = opt->batch_size, top = net->unit_offsets[net->n_layers - 1];
     FBP_LOCAL(rows_work) w = FBP_LOCAL(split_rows)(net, workspace);
     ptrdiff_t in_batch = opt->batch_done;
     double total = 0;
@@ -309,28 +287,10 @@ static double FBP_LOCAL(fit_rows)(const fbp_net *net, const fbp_train_options *o
     return total;
 }
 
-/* The entries of the kernel table: the matrix path where fbp_rows_pay says
- * it pays, else the per-sample loop of fbp_core.template.h. fit needs grad
- * for it (batches of more than one sample always have one). */
-double FBP_ENTRY(fbp_fit_auto)(const fbp_net *net, const fbp_train_options *opt,
-                               T *params, const T *X, const T *Y, const T *sample_weight,
-                               const ptrdiff_t *order, ptrdiff_t n_samples, T *workspace,
-                               T *grad, T *state, ptrdiff_t *n_updates, ptrdiff_t *n_done)
+/* The matrix forms of predict and loss (fbp_entries.template.h picks). */
+static void FBP_LOCAL(predict_matrix)(const fbp_net *net, const T *params, const T *X,
+                                      ptrdiff_t n_samples, T *out, T *workspace)
 {
-    if (grad && fbp_rows_pay(net, opt->batch_size))
-        return FBP_LOCAL(fit_rows)(net, opt, params, X, Y, sample_weight, order, n_samples,
-                                   workspace, grad, state, n_updates, n_done);
-    return FBP_ENTRY(fbp_fit)(net, opt, params, X, Y, sample_weight, order, n_samples,
-                              workspace, grad, state, n_updates, n_done);
-}
-
-void FBP_ENTRY(fbp_predict_auto)(const fbp_net *net, const T *params, const T *X,
-                                 ptrdiff_t n_samples, T *out, T *workspace)
-{
-    if (!fbp_rows_pay(net, n_samples)) {
-        FBP_ENTRY(fbp_predict)(net, params, X, n_samples, out, workspace);
-        return;
-    }
     const ptrdiff_t n_in = net->sizes[0], K = net->sizes[net->n_layers];
     FBP_LOCAL(rows_work) w = FBP_LOCAL(split_rows)(net, workspace);
     for (ptrdiff_t s = 0; s < n_samples; s += w.cap) {
@@ -340,14 +300,12 @@ void FBP_ENTRY(fbp_predict_auto)(const fbp_net *net, const T *params, const T *X
     }
 }
 
-double FBP_ENTRY(fbp_loss_auto)(const fbp_net *net, const T *params, const T *X,
-                                const T *Y, ptrdiff_t n_samples, T *workspace)
+static double FBP_LOCAL(loss_matrix)(const fbp_net *net, const T *params, const T *X,
+                                     const T *Y, ptrdiff_t n_samples, T *workspace)
 {
-    if (!fbp_rows_pay(net, n_samples))
-        return FBP_ENTRY(fbp_loss)(net, params, X, Y, n_samples, workspace);
     const ptrdiff_t n_in = net->sizes[0], K = net->sizes[net->n_layers];
     FBP_LOCAL(rows_work) w = FBP_LOCAL(split_rows)(net, workspace);
-    T *o = w.out + w.cap * FBP_LOCAL(top_offset)(net);
+    T *o = w.out + w.cap * net->unit_offsets[net->n_layers - 1];
     double total = 0;
     for (ptrdiff_t s = 0; s < n_samples; s += w.cap) {
         const ptrdiff_t n = n_samples - s < w.cap ? n_samples - s : w.cap;
@@ -358,5 +316,3 @@ double FBP_ENTRY(fbp_loss_auto)(const fbp_net *net, const T *params, const T *X,
     }
     return total;
 }
-
-#undef T

@@ -1,0 +1,91 @@
+/* The optimizers' update rules (fbp_optimizer_options in fbp_kernels.h says
+ * what each computes), for the float type and instruction set of the
+ * including file (fbp_core.template.h). Both loops, per sample and matrix,
+ * end a batch with optimizer_step; plain per-sample SGD alone may skip it,
+ * its update fused into the backward pass (fbp_row_kernels.template.h).
+ */
+
+#if FBP_DOUBLE
+#define FBP_SQRT sqrt
+#else
+#define FBP_SQRT sqrtf
+#endif
+
+/* One optimizer update of n parameters p from gradient sums g (times
+ * scale: 1 / samples in the batch); s1 and s2 are their blocks of state,
+ * t the number of this update (fbp_optimizer_options says how each works). */
+static void FBP_LOCAL(update_range)(const fbp_optimizer_options *o, T *FBP_RESTRICT p,
+                                    const T *FBP_RESTRICT g, T *FBP_RESTRICT s1,
+                                    T *FBP_RESTRICT s2, ptrdiff_t n, T scale,
+                                    ptrdiff_t t)
+{
+    const T lr = (T)o->lr, wd = (T)o->weight_decay, mom = (T)o->momentum;
+    switch (o->kind) {
+    case FBP_ADAM: {
+        const T b1 = (T)o->beta1, b2 = (T)o->beta2, eps = (T)o->eps;
+        const T step = (T)(o->lr / (1 - pow(o->beta1, (double)t)));
+        const T root = (T)sqrt(1 - pow(o->beta2, (double)t));
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const T d = scale * g[i] + wd * p[i];
+            const T m = b1 * s1[i] + (1 - b1) * d, v = b2 * s2[i] + (1 - b2) * d * d;
+            s1[i] = m;
+            s2[i] = v;
+            p[i] -= step * m / (FBP_SQRT(v) / root + eps);
+        }
+        break;
+    }
+    case FBP_RPROP: {
+        const T up = (T)o->eta_plus, down = (T)o->eta_minus;
+        const T lo = (T)o->step_min, hi = (T)o->step_max;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T d = scale * g[i] + wd * p[i], step = s2[i];
+            const T agree = d * s1[i];
+            if (agree > 0) step = step * up < hi ? step * up : hi;
+            else if (agree < 0) step = step * down > lo ? step * down : lo;
+            d = agree < 0 ? 0 : d;
+            p[i] -= d > 0 ? step : d < 0 ? -step : 0;
+            s1[i] = d;
+            s2[i] = step;
+        }
+        break;
+    }
+    default:
+        if (mom == 0) {
+            for (ptrdiff_t i = 0; i < n; i++) p[i] -= lr * (scale * g[i] + wd * p[i]);
+        } else {
+            const int nesterov = o->nesterov;
+            for (ptrdiff_t i = 0; i < n; i++) {
+                const T d = scale * g[i] + wd * p[i], b = mom * s1[i] + d;
+                s1[i] = b;
+                p[i] -= lr * (nesterov ? d + mom * b : b);
+            }
+        }
+        break;
+    }
+}
+
+/* The update at the end of a batch, layer by layer over weights (and biases
+ * if update_biases), from gradient sums `grad` over `count` samples; grad := 0.
+ * `state` (n_params per block) and t as for update_range. With
+ * opt->check_params, returns nonzero if an updated parameter is not finite. */
+static int FBP_LOCAL(optimizer_step)(const fbp_net *net, const fbp_train_options *opt,
+                                     T *FBP_RESTRICT params, T *FBP_RESTRICT grad,
+                                     T *state, ptrdiff_t count, ptrdiff_t t)
+{
+    const ptrdiff_t n_params = net->n_params;
+    int bad = 0;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const ptrdiff_t n_out = net->sizes[l + 1], n_w = n_out * net->sizes[l];
+        const ptrdiff_t n_b = net->b_offsets[l] >= 0 ? n_out : 0;
+        /* Biases follow their layer's weights (fbp_net_init checks it). */
+        const ptrdiff_t n = n_w + (opt->update_biases ? n_b : 0), at = net->w_offsets[l];
+        T *p = params + at;
+        FBP_LOCAL(update_range)(&opt->optim, p, grad + at, state ? state + at : NULL,
+                                state ? state + n_params + at : NULL, n,
+                                (T)1 / (T)count, t);
+        if (opt->check_params)
+            for (ptrdiff_t i = 0; i < n; i++) bad |= p[i] - p[i] != 0;
+        memset(grad + at, 0, (size_t)(n_w + n_b) * sizeof(T));
+    }
+    return bad;
+}
