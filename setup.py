@@ -49,7 +49,8 @@ core = Extension(
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     depends=["csrc/fbp_kernels.h", "csrc/fbp_blas.h", "csrc/fbp_core.template.h",
-             "csrc/fbp_batch.template.h", "csrc/fbp_instantiate.h"],
+             "csrc/fbp_batch.template.h", "csrc/fbp_step.template.h",
+             "csrc/fbp_instantiate.h"],
     extra_compile_args=COMPILE_ARGS + (SANITIZE_ARGS if SANITIZE else []),
     extra_link_args=SANITIZE_ARGS if SANITIZE else [],
 )

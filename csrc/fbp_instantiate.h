@@ -2,7 +2,8 @@
  * including file targets, and the table of its entries, fbp_kernels_<FBP_ISA>.
  * The including file defines FBP_ISA and FBP_ISA_NAME. fit, predict and loss
  * are the _auto entries of fbp_batch.template.h: the matrix path where it
- * pays, else the per-sample loop of fbp_core.template.h. */
+ * pays, else the per-sample loop of fbp_core.template.h; step is
+ * fbp_step.template.h's. */
 #include "fbp_kernels.h"
 
 #define FBP_T float
@@ -10,6 +11,7 @@
 #define FBP_DOUBLE 0
 #include "fbp_core.template.h"
 #include "fbp_batch.template.h"
+#include "fbp_step.template.h"
 #undef FBP_T
 #undef FBP_S
 #undef FBP_DOUBLE
@@ -19,6 +21,7 @@
 #define FBP_DOUBLE 1
 #include "fbp_core.template.h"
 #include "fbp_batch.template.h"
+#include "fbp_step.template.h"
 #undef FBP_T
 #undef FBP_S
 #undef FBP_DOUBLE
@@ -31,4 +34,5 @@ const fbp_kernels FBP_CAT(fbp_kernels, FBP_ISA) = {
     FBP_TABLE_ENTRY(fbp_predict_auto, f32), FBP_TABLE_ENTRY(fbp_predict_auto, f64),
     FBP_TABLE_ENTRY(fbp_loss_auto, f32),    FBP_TABLE_ENTRY(fbp_loss_auto, f64),
     FBP_TABLE_ENTRY(fbp_gradient, f32), FBP_TABLE_ENTRY(fbp_gradient, f64),
+    FBP_TABLE_ENTRY(fbp_step, f32),     FBP_TABLE_ENTRY(fbp_step, f64),
 };

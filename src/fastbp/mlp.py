@@ -131,8 +131,9 @@ class MLP:
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
         self._first = np.zeros(1, np.intp)
-        self._plain_sgd = _OptimizerState(None, np.empty(0, dtype))
         self._state = None
+        self._stepper = _core.Stepper(self._top, self._params, self._workspace)
+        self._step_with = None
         self.history = None
         # One call at a time per model: fit, train_step and predict from two
         # threads are serialised rather than racing on params and workspace.
@@ -209,6 +210,11 @@ class MLP:
         -------
         ndarray, shape (n_samples, n_outputs) or (n_outputs,), in the model's dtype
         """
+        if n_jobs.__class__ is int and n_jobs > 0:
+            with self._lock:
+                out = self._stepper.predict(X)
+            if out is not None:
+                return out
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
         X = check.as_numeric(X, "X")
         if X.ndim == 1:
@@ -252,20 +258,136 @@ class MLP:
 
     # -- training -----------------------------------------------------------
 
-    def train_step(self, x, t, lr, update_biases=True):
-        """One SGD update on one sample: params -= lr * dE/dparams.
+    def train_step(self, x, t, lr, update_biases=True, *, optimizer="sgd", **options):
+        """One update on one sample, as ``fit(batch_size=1)`` makes it.
 
-        Returns the sample's loss before the update. Biases stay fixed when
-        ``update_biases`` is False.
+        Parameters
+        ----------
+        x : array-like, shape (n_inputs,)
+        t : array-like, shape (n_outputs,), or a number for one output
+        lr : float
+            Learning rate.
+        update_biases : bool, default True
+        optimizer : {"sgd", "adam"}, default "sgd"
+            As for ``fit``; plain "sgd" is params -= lr * dE/dparams. The
+            state of "adam" and of "sgd" with momentum (Adam's step count
+            too) is kept on the model between calls and shared with
+            ``fit(warm_start=True)``: steps with the same optimizer go on
+            from the previous step or fit, as one fit would. "rprop" is
+            full-batch only, so refused.
+        **options
+            fit's options of the optimizer: momentum, nesterov, betas, eps,
+            weight_decay.
+
+        Returns
+        -------
+        float
+            The sample's loss before the update.
+
+        Raises
+        ------
+        DivergenceError
+            If the loss or an updated parameter would be NaN or infinite;
+            the model (parameters and optimizer state) is then unchanged.
         """
-        x, t = self._sample(x, t)
-        lr = check.check_lr(lr, self.dtype)
-        update_biases = check.check_bool(update_biases, "update_biases")
+        return self._step(x, t, lr, update_biases, False, optimizer, options)
+
+    def learn_one(self, x, t, lr, update_biases=True, *, optimizer="sgd", **options):
+        """Predict, then learn, one sample (test-then-train) in one call.
+
+        Parameters are those of ``train_step``.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,), in the model's dtype
+            The network's outputs for x before the update: what
+            ``predict(x)`` returned just before the call.
+
+        Raises
+        ------
+        DivergenceError
+            As for ``train_step``.
+
+        Examples
+        --------
+        Prequential (test-then-train) evaluation of a stream:
+
+        >>> net = MLP([2, 4, 1], seed=0)
+        >>> for x, t in [([0.0, 1.0], 1.0), ([1.0, 1.0], 0.0)]:
+        ...     y = net.learn_one(x, t, lr=0.5)
+        """
+        return self._step(x, t, lr, update_biases, True, optimizer, options)
+
+    def _step(self, x, t, lr, update_biases, want_output, optimizer, options):
+        """train_step or learn_one; the sample's checks run only when the
+        compiled core does not take x and t as they are (or refuses them)."""
+        if lr.__class__ is not float or not check.SAFE_LR[0] <= lr <= check.SAFE_LR[1]:
+            lr = check.check_lr(lr, self.dtype)
+        if update_biases.__class__ is not bool:
+            update_biases = check.check_bool(update_biases, "update_biases")
         with self._lock:
-            loss = self._run_block(x.reshape(1, -1), t.reshape(1, -1), self._no_grad,
-                                   self._first, 1, 0, True, _core.Optimizer("sgd", lr), 1.0,
-                                   update_biases, self._no_grad, self._plain_sgd, "the step")
-        return loss
+            rule, state, grad, undo = self._step_optimizer(optimizer, options)
+            values, n_updates = (None, 0) if state is None else (state.values, state.n_updates)
+            stepper = self._stepper
+            status = stepper.step(x, t, rule, lr, update_biases, grad, values, undo,
+                                  n_updates, want_output)
+            if status == _core.STEP_NOT_FAST or status == _core.STEP_BAD_INPUT:
+                # Raises the error that x or t deserve, or converts them.
+                x, t = self._sample(x, t)
+                status = stepper.step(x, t, rule, lr, update_biases, grad, values, undo,
+                                      n_updates, want_output)
+            if status != _core.STEP_OK:
+                raise DivergenceError(
+                    f"training diverged in the step: a loss or a parameter would become "
+                    f"NaN or infinite with lr={lr}; try a smaller learning rate. The model "
+                    "keeps the parameters and optimizer state it had before the step.")
+            if state is not None:
+                state.n_updates = stepper.n_updates
+                self._state = state
+            return stepper.output if want_output else stepper.loss
+
+    def _step_optimizer(self, optimizer, options):
+        """(rule, state, grad, undo) for a step with fit's optimizer name and
+        options: the compiled optimizer; its state (the model's, when it
+        matches, else a fresh one, kept by _step once a step succeeds) or
+        None; the gradient buffer (None for plain SGD) and the scratch
+        buffer of fbp_step. Checked as fit checks them, once for as long as
+        the same option objects come in.
+
+        Provisional, the one place that knows the option keywords: to take
+        fastbp.optim objects instead."""
+        if optimizer == "sgd" and not options:
+            return _PLAIN_SGD, None, None, self._snapshot
+        cached = self._step_with
+        if not (cached is not None and cached[0] is optimizer and len(options) == len(cached[1])
+                and all(v is cached[1].get(k) for k, v in options.items())):
+            self._step_with = cached = (optimizer, options, self._check_step_options(optimizer,
+                                                                                    options))
+        settings, rule, grad, undo = cached[2]
+        if settings is None:
+            return rule, None, None, self._snapshot
+        state = self._state
+        if state is None or state.key != settings.state_key():
+            state = _OptimizerState.fresh(settings, self._params.size, self.dtype)
+        return rule, state, grad, undo
+
+    def _check_step_options(self, optimizer, options):
+        unknown = set(options) - {"momentum", "nesterov", "betas", "eps", "weight_decay"}
+        if unknown:
+            raise TypeError(f"unknown optimizer option {sorted(unknown)[0]!r}; the options are "
+                            "momentum, nesterov, betas, eps, weight_decay")
+        if optimizer == "rprop":
+            raise ValueError("optimizer 'rprop' is full-batch only (iRprop- follows the sign "
+                             "of the whole gradient): train with fit(batch_size=None)")
+        # lr is given to each step; the one here only passes the check.
+        settings = training.check_settings(self.dtype, 1, 1, lr=1.0, optimizer=optimizer,
+                                           **options)
+        rule = _optimizer(settings, settings.lr)
+        if rule.fused:      # plain SGD after all: no state, no gradient buffer
+            return None, rule, None, None
+        n = self._params.size
+        return (settings, rule, aligned_zeros(n, self.dtype),
+                aligned_zeros((1 + rule.state_blocks) * n, self.dtype))
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, shuffle=True, seed=None,
             update_biases=True, *, optimizer="sgd", momentum=0.0, nesterov=False,
@@ -455,6 +577,10 @@ class MLP:
             f"training diverged in {where}: a loss or a parameter became NaN or "
             f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
             "the parameters it had before that block of samples.")
+
+
+# train_step's and learn_one's default: plain SGD, at each call's lr.
+_PLAIN_SGD = _core.Optimizer("sgd", 1.0)
 
 
 def _optimizer(settings, lr):
