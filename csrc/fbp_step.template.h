@@ -17,12 +17,29 @@
 
 #define T FBP_T
 
-/* A loop with a max and a sum reduction, split across vector lanes as
- * FBP_SIMD_REDUCE does. */
+/* A loop with a max reduction, split across vector lanes as
+ * FBP_SIMD_REDUCE does sums. */
 #if defined(_OPENMP) || defined(__clang__) || defined(__GNUC__)
-#define FBP_SIMD_MAX_SUM(m, s) FBP_PRAGMA(omp simd reduction(max : m) reduction(+ : s))
+#define FBP_SIMD_MAX(...) FBP_PRAGMA(omp simd reduction(max : __VA_ARGS__))
 #else
-#define FBP_SIMD_MAX_SUM(m, s)
+#define FBP_SIMD_MAX(...)
+#endif
+
+/* fbp_core.template.h's lanes (its LANE and FBP_LANES, undefined
+ * by its end; its typedefs and lane helpers remain). */
+#define LANE FBP_LOCAL(lane)
+#define STEP_LANES ((ptrdiff_t)(sizeof(LANE) / sizeof(T)))
+
+/* A T's bits as a signed integer (its sign bit is always cleared here), the
+ * mask that clears the sign bit, and the bits of infinity. */
+#if FBP_DOUBLE
+#define STEP_BITS int64_t
+#define STEP_ABS INT64_MAX
+#define STEP_INF ((int64_t)0x7ff0000000000000)
+#else
+#define STEP_BITS int32_t
+#define STEP_ABS INT32_MAX
+#define STEP_INF ((int32_t)0x7f800000)
 #endif
 
 /* The bound's ceiling: the largest finite T over 16, room for the rounding
@@ -42,18 +59,45 @@ static ptrdiff_t FBP_LOCAL(param_count)(const fbp_net *net)
                                       : net->w_offsets[L - 1] + net->sizes[L] * net->sizes[L - 1];
 }
 
+/* |v|'s bits as an integer (as STEP_BITS describes). */
+FBP_INLINE STEP_BITS FBP_LOCAL(abs_bits)(const T *v)
+{
+    STEP_BITS u;
+    memcpy(&u, v, sizeof u);
+    return u & STEP_ABS;
+}
+
 /* max |p[i]| over n values (0 when n is 0), or infinity if one is NaN or
- * infinite: p[i] * 0 is 0 exactly when p[i] is finite. */
+ * infinite. Compared as integers, |p[i]|'s bits, which order as the values
+ * do, with infinity and NaN above every finite value: an integer max takes
+ * a cycle where a float max (or a sum that catches NaN) would hold up the
+ * loop for four. The four quarters go through in one loop, whose own
+ * counting would otherwise cost as much as its work. */
 static double FBP_LOCAL(max_abs)(const T *p, ptrdiff_t n)
 {
-    T m = 0, z = 0;
-    FBP_SIMD_MAX_SUM(m, z)
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const T a = p[i] < 0 ? -p[i] : p[i];
-        m = a > m ? a : m;
-        z += p[i] * 0;
+    const ptrdiff_t q = n / 4;
+    STEP_BITS m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+    FBP_SIMD_MAX(m0, m1, m2, m3)
+    for (ptrdiff_t i = 0; i < q; i++) {
+        const STEP_BITS u0 = FBP_LOCAL(abs_bits)(p + i), u1 = FBP_LOCAL(abs_bits)(p + q + i);
+        const STEP_BITS u2 = FBP_LOCAL(abs_bits)(p + 2 * q + i);
+        const STEP_BITS u3 = FBP_LOCAL(abs_bits)(p + 3 * q + i);
+        m0 = u0 > m0 ? u0 : m0;
+        m1 = u1 > m1 ? u1 : m1;
+        m2 = u2 > m2 ? u2 : m2;
+        m3 = u3 > m3 ? u3 : m3;
     }
-    return z == 0 ? (double)m : INFINITY;
+    for (ptrdiff_t i = 4 * q; i < n; i++) {
+        const STEP_BITS u = FBP_LOCAL(abs_bits)(p + i);
+        m0 = u > m0 ? u : m0;
+    }
+    m0 = m1 > m0 ? m1 : m0;
+    m2 = m3 > m2 ? m3 : m2;
+    m0 = m2 > m0 ? m2 : m0;
+    if (m0 >= STEP_INF) return INFINITY;
+    T top;
+    memcpy(&top, &m0, sizeof top);
+    return top;
 }
 
 /* 1 if x and t are finite and t is a target the loss is defined for (the
@@ -69,11 +113,34 @@ static int FBP_LOCAL(step_inputs_ok)(const fbp_net *net, const T *x, const T *t)
     return ok;
 }
 
+/* out[r] := W_r . x for the R (8 or 4) rows starting at W (stride n),
+ * each summed exactly as dot4 sums it (the same terms in the same order, so
+ * learn_one's outputs are predict's, bit for bit), eight rows at a time:
+ * eight sums in flight hide the multiply-add's latency, on which dot4's
+ * four wait. */
+FBP_INLINE void FBP_LOCAL(dot_rows)(const T *FBP_RESTRICT W, const T *FBP_RESTRICT x,
+                                    ptrdiff_t n, ptrdiff_t R, T *FBP_RESTRICT out)
+{
+    const LANE zero = {0};
+    LANE sum[8];
+    for (ptrdiff_t r = 0; r < 8; r++) sum[r] = zero;
+    ptrdiff_t i = 0;
+    for (; i + STEP_LANES <= n; i += STEP_LANES) {
+        const LANE xi = FBP_LOCAL(load_lanes)(x + i);
+        for (ptrdiff_t r = 0; r < R; r++) sum[r] += FBP_LOCAL(load_lanes)(W + r * n + i) * xi;
+    }
+    for (ptrdiff_t r = 0; r < R; r++) {
+        T t = FBP_LOCAL(lane_sum)(sum[r]);
+        for (ptrdiff_t k = i; k < n; k++) t += W[r * n + k] * x[k];
+        out[r] = t;
+    }
+}
+
 /* forward(net, params, x, w, 0), which also returns max|params| (as
- * max_abs): each group of four weight rows is measured right after dot4
- * has read it, while it is still in the L1 cache, where a pass of its own
- * would read every weight from L2 or memory a second time. matvec on each
- * group computes exactly what it computes on the whole layer. */
+ * max_abs). Each block of weight rows is measured right after it is read
+ * for the sums, from the L1 cache: a pass of its own would read every
+ * weight from L2 or memory a second time. The sums are matvec's: rows in
+ * fours as dot4 sums them (here eight at a time), the last few by dot. */
 static const T *FBP_LOCAL(forward_measured)(const fbp_net *net, const T *params,
                                             const T *x, FBP_LOCAL(work) w, double *M)
 {
@@ -85,17 +152,24 @@ static const T *FBP_LOCAL(forward_measured)(const fbp_net *net, const T *params,
         const ptrdiff_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const T *W = params + net->w_offsets[l];
         T *nets = l == L - 1 ? w.z : out;
-        for (ptrdiff_t j = 0; j < n_out; j += 4) {
-            const ptrdiff_t rows = n_out - j < 4 ? n_out - j : 4;
-            FBP_LOCAL(matvec)(W + j * n_in, in, rows, n_in, nets + j);
+        for (ptrdiff_t j = 0; j < n_out;) {
+            const ptrdiff_t rows = n_out - j >= 8 ? 8 : n_out - j >= 4 ? 4 : 1;
+            /* Constant row counts, so that the sums stay in registers. */
+            if (rows == 8)
+                FBP_LOCAL(dot_rows)(W + j * n_in, in, n_in, 8, nets + j);
+            else if (rows == 4)
+                FBP_LOCAL(dot_rows)(W + j * n_in, in, n_in, 4, nets + j);
+            else
+                nets[j] = FBP_LOCAL(dot)(W + j * n_in, in, n_in);
             const double m = FBP_LOCAL(max_abs)(W + j * n_in, rows * n_in);
             top = m > top ? m : top;
+            j += rows;
         }
         if (net->b_offsets[l] >= 0) {
             const T *b = params + net->b_offsets[l];
             const double m = FBP_LOCAL(max_abs)(b, n_out);
             top = m > top ? m : top;
-            for (ptrdiff_t j = 0; j < n_out; j++) nets[j] += b[j];
+            for (ptrdiff_t k = 0; k < n_out; k++) nets[k] += b[k];
         }
         FBP_LOCAL(activate)(net->activations[l], nets, out, n_out);
         in = out;
@@ -266,5 +340,10 @@ int FBP_ENTRY(fbp_step)(const fbp_net *net, const fbp_train_options *opt, T *par
 }
 
 #undef STEP_LIMIT
+#undef LANE
+#undef STEP_LANES
+#undef STEP_BITS
+#undef STEP_ABS
+#undef STEP_INF
 #undef FBP_STEP_TINY
 #undef T
