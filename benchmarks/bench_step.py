@@ -119,16 +119,17 @@ def test_step(benchmark, name, case):
 def interleaved(found, repeats):
     """Median seconds of each case over repeats, the cases taking turns (in
     reverse order every other repeat) so that drifting load hits all alike;
-    the first round is a warm-up. CPU time of this process: on a shared
-    machine, time other processes hold the CPU does not count."""
+    the first round is a warm-up. CPU time of the calling thread (all the
+    work runs there): on a shared machine, time other processes (and idle
+    BLAS threads spinning) hold the CPU does not count."""
     times = {name: [] for name in found}
     for r in range(repeats + 1):
         for name, (setup, run) in list(found.items())[::1 if r % 2 else -1]:
             net = setup()
-            start = time.process_time()
+            start = time.thread_time()
             run(net)
             if r:
-                times[name].append(time.process_time() - start)
+                times[name].append(time.thread_time() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 

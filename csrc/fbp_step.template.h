@@ -42,13 +42,19 @@
 #define STEP_INF ((int32_t)0x7f800000)
 #endif
 
-/* The bound's ceiling: the largest finite T over 16, room for the rounding
- * of the computed values (each product and sum a relative error far below
- * 2) on top of exact bounds. */
+/* The bound's ceilings. STEP_LIMIT: the largest finite T over 16, room for
+ * the rounding of the computed values (each product and sum a relative
+ * error far below 2) on top of exact bounds. STEP_MOVE: a sixteenth of half
+ * the gap between the largest finite T and the next power of 2 (its
+ * rounding to infinity): w - s, rounded, is finite for every finite w
+ * whenever |s| is below half that gap, so a move below STEP_MOVE cannot
+ * overflow a finite parameter, however large. */
 #if FBP_DOUBLE
 #define STEP_LIMIT (DBL_MAX / 16)
+#define STEP_MOVE 0x1p966
 #else
 #define STEP_LIMIT ((double)FLT_MAX / 16)
+#define STEP_MOVE 0x1p99
 #endif
 
 /* Parameters in the flat buffer: biases follow their layer's weights. */
@@ -136,11 +142,14 @@ FBP_INLINE void FBP_LOCAL(dot_rows)(const T *FBP_RESTRICT W, const T *FBP_RESTRI
     }
 }
 
-/* forward(net, params, x, w, 0), which also returns max|params| (as
- * max_abs). Each block of weight rows is measured right after it is read
- * for the sums, from the L1 cache: a pass of its own would read every
- * weight from L2 or memory a second time. The sums are matvec's: rows in
- * fours as dot4 sums them (here eight at a time), the last few by dot. */
+/* forward(net, params, x, w, 0), which also finds what sgd_step_safe
+ * needs to know of the parameters: *M := the largest |weight| of the layers
+ * above the first (which carry the deltas down), or infinity if a parameter
+ * is not finite. A weight or bias that is NaN or infinite leaves its unit's
+ * net input so (0 times infinity is NaN), so checking the net inputs finds
+ * one without reading the parameters again. The sums are matvec's, rows in
+ * fours as dot4 sums them (here eight at a time), the last few by dot; the
+ * weights are measured right after, from the L1 cache. */
 static const T *FBP_LOCAL(forward_measured)(const fbp_net *net, const T *params,
                                             const T *x, FBP_LOCAL(work) w, double *M)
 {
@@ -161,16 +170,17 @@ static const T *FBP_LOCAL(forward_measured)(const fbp_net *net, const T *params,
                 FBP_LOCAL(dot_rows)(W + j * n_in, in, n_in, 4, nets + j);
             else
                 nets[j] = FBP_LOCAL(dot)(W + j * n_in, in, n_in);
-            const double m = FBP_LOCAL(max_abs)(W + j * n_in, rows * n_in);
-            top = m > top ? m : top;
+            if (l > 0) {
+                const double m = FBP_LOCAL(max_abs)(W + j * n_in, rows * n_in);
+                top = m > top ? m : top;
+            }
             j += rows;
         }
         if (net->b_offsets[l] >= 0) {
             const T *b = params + net->b_offsets[l];
-            const double m = FBP_LOCAL(max_abs)(b, n_out);
-            top = m > top ? m : top;
             for (ptrdiff_t k = 0; k < n_out; k++) nets[k] += b[k];
         }
+        if (FBP_LOCAL(max_abs)(nets, n_out) > DBL_MAX) top = INFINITY;
         FBP_LOCAL(activate)(net->activations[l], nets, out, n_out);
         in = out;
         out += n_out;
@@ -179,13 +189,13 @@ static const T *FBP_LOCAL(forward_measured)(const fbp_net *net, const T *params,
     return in;
 }
 
-/* 1 if per-sample SGD at rate lr, after forward_measured (M = max|params|)
- * and output_deltas, leaves every parameter below STEP_LIMIT. Layer l's
+/* 1 if per-sample SGD at rate lr, after forward_measured (M as it says)
+ * and output_deltas, can make no parameter NaN or infinite. Layer l's
  * update moves no weight by more than lr D A (D = max|delta| of its units,
- * A = max|input|) and no bias by more than lr D; the deltas of the layer
- * below are at most n_out M D |f'|, |f'| <= 1 for every hidden activation
- * (sigmoid's 1/4, tanh's, relu's, leaky_relu's, identity's), doubled here
- * for the rounding of the sums. */
+ * A = max|input|) and no bias by more than lr D, which must stay below
+ * STEP_MOVE; the deltas of the layer below are at most n_out M D |f'|,
+ * |f'| <= 1 for every hidden activation (sigmoid's 1/4, tanh's, relu's,
+ * leaky_relu's, identity's), doubled here for the rounding of the sums. */
 static int FBP_LOCAL(sgd_step_safe)(const fbp_net *net, const T *x, FBP_LOCAL(work) w,
                                     double M, double lr)
 {
@@ -193,10 +203,11 @@ static int FBP_LOCAL(sgd_step_safe)(const fbp_net *net, const T *x, FBP_LOCAL(wo
     ptrdiff_t offset = 0;
     for (ptrdiff_t l = 1; l < L; l++) offset += net->sizes[l];
     double D = FBP_LOCAL(max_abs)(w.delta + offset, net->sizes[L]);
+    if (!(M <= DBL_MAX)) return 0;
     for (ptrdiff_t l = L - 1; l >= 0; l--) {
         const T *a = FBP_LOCAL(layer_input)(net, x, w, l, &offset);
         const double A = FBP_LOCAL(max_abs)(a, net->sizes[l]);
-        if (!(D < STEP_LIMIT && M + lr * D * (A > 1 ? A : 1) < STEP_LIMIT)) return 0;
+        if (!(D < STEP_LIMIT && lr * D * (A > 1 ? A : 1) < STEP_MOVE)) return 0;
         D *= 2.0 * (double)net->sizes[l + 1] * M;
     }
     return 1;
@@ -340,6 +351,7 @@ int FBP_ENTRY(fbp_step)(const fbp_net *net, const fbp_train_options *opt, T *par
 }
 
 #undef STEP_LIMIT
+#undef STEP_MOVE
 #undef LANE
 #undef STEP_LANES
 #undef STEP_BITS

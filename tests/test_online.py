@@ -380,28 +380,64 @@ def test_an_overflowing_loss_is_refused_before_any_update(dtype, options):
     assert snapshot(net) == fresh       # no state was made either
 
 
+def copied_first(net, step):
+    """Whether ``step()`` copied the parameters before updating them (into
+    the scratch buffer fbp_step gets, filled with NaN beforehand)."""
+    net._snapshot[...] = np.nan
+    step()
+    return not np.isnan(net._snapshot).all()
+
+
+@pytest.mark.parametrize("layer", [0, 1])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_a_step_near_overflow_is_checked_and_equals_fit(kernel_path, dtype):
-    # Weights above the bound's ceiling (the largest float over 16): the
-    # step copies params first and checks them after, with fit's results.
+def test_a_step_near_overflow_equals_fit(kernel_path, dtype, layer):
+    # A weight of an eighth of the largest float. In the first layer the
+    # step still cannot overflow it (its moves are far below half the gap to
+    # infinity): applied in place. Above it, the bound on the deltas it
+    # carries down fails: params copied first and checked after.
     big = float(np.finfo(dtype).max) / 8
-    W = [[[big, 0.5], [0.25, -0.5], [0.1, 0.2]], [[0.3, -0.2, 0.1]]]
-    net = fastbp.MLP.from_weights(W, [[0.0] * 3, [0.0]], activation="tanh",
+    # Nine hidden units: wider than a register, so not fit_tiny's network.
+    W = [np.linspace(-0.5, 0.5, 18).reshape(9, 2), np.linspace(-0.3, 0.3, 9).reshape(1, 9)]
+    # Unit 0 of the hidden layer: the big weight from input 0 (always 0), or
+    # its output 0 into the big weight.
+    W[0][0] = [big, 0.5] if layer == 0 else [0.0, 0.0]
+    W[1][0, 0] = 0.3 if layer == 0 else big
+    net = fastbp.MLP.from_weights(W, [[0.0] * 9, [0.0]], activation="tanh",
                                   output_activation="sigmoid", dtype=dtype)
     twin = net.copy()
     X = np.array([[0.0, 0.5], [0.0, -0.25]], dtype)
     Y = np.array([[1.0], [0.0]], dtype)
     net.fit(X, Y, lr=0.1, batch_size=1, shuffle=False)
+    copied = [copied_first(twin, lambda: twin.train_step(x, t, 0.1)) for x, t in zip(X, Y)]
+    assert copied[0] == (layer == 1) and not copied[1]   # the big weight took its unit
+    assert_same_training(twin, net, {})                  # to saturation, its delta to 0
+
+
+def test_a_usual_step_copies_nothing(kernel_path):
+    net = fastbp.MLP(SIZES, seed=0)
+    X, Y = problem(SIZES, "squared_error", "float64", n=3)
     for x, t in zip(X, Y):
-        twin.train_step(x, t, 0.1)
-    assert_same_training(twin, net, {})
+        assert not copied_first(net, lambda: net.train_step(x, t, 0.1))
+    # A diverging one does, to restore them: an identity network's outputs
+    # and deltas of order 1e100, times inputs of 1e100, times lr 1e200.
+    net = fastbp.MLP(SIZES, activation="identity", seed=0)
+    before = snapshot(net)
+    net._snapshot[...] = np.nan
+    with pytest.raises(fastbp.DivergenceError):
+        net.train_step(X[0] * 1e100, Y[0], 1e200)
+    assert not np.isnan(net._snapshot).all()
+    assert snapshot(net) == before
 
 
+@pytest.mark.parametrize("width", [1, 9])
 @pytest.mark.parametrize("options", OPTIMIZERS)
-def test_a_hidden_overflow_under_a_finite_loss_changes_nothing(kernel_path, options):
-    # relu units overflow to infinity, the sigmoid output saturates and the
-    # loss stays finite, but the update would write inf * 0 = NaN.
-    net = fastbp.MLP.from_weights([[[1e30, 0.0]], [[1.0]]], [[0.0], [0.0]],
+def test_a_hidden_overflow_under_a_finite_loss_changes_nothing(kernel_path, options, width):
+    # A relu unit overflows to infinity, the sigmoid output saturates and the
+    # loss stays finite, but the update would write inf * 0 = NaN. (Nine
+    # hidden units: not a tiny network.)
+    W0, W1 = np.zeros((width, 2)), np.zeros((1, width))
+    W0[0, 0], W1[0, 0] = 1e30, 1.0
+    net = fastbp.MLP.from_weights([W0, W1], [np.zeros(width), [0.0]],
                                   activation="relu", output_activation="sigmoid",
                                   dtype="float32")
     x, t = np.array([1e10, 0.0], np.float32), np.array([1.0], np.float32)
