@@ -131,7 +131,6 @@ class MLP:
         self._workspace = aligned_zeros(self._top.workspace_size, dtype)
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
-        self._first = np.zeros(1, np.intp)
         self._state = None
         self._stepper = _core.Stepper(self._top, self._params, self._workspace)
         self._step_with = None
@@ -382,6 +381,8 @@ class MLP:
         return rule, state, grad, undo
 
     def _check_step_options(self, optimizer, options):
+        """_step_optimizer's (settings, rule, grad, undo), from the checks fit
+        makes of its optimizer options; settings None for plain SGD."""
         unknown = set(options) - {"momentum", "nesterov", "betas", "eps", "weight_decay"}
         if unknown:
             raise TypeError(f"unknown optimizer option {sorted(unknown)[0]!r}; the options are "
