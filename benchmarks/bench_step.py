@@ -73,13 +73,17 @@ def learn_one_loop(net, xs, ys, lr):
 CALLS = {"predict": predict_loop, "train_step": train_step_loop, "learn_one": learn_one_loop}
 
 
+def calls(name):
+    """The per-call methods measured on a shape."""
+    return ["predict", "train_step", "learn_one"] if name.startswith("10-") else ["train_step"]
+
+
 def cases(name, n_rows):
     """name of the case: (setup giving a fresh net, run(net) over n_rows rows)."""
     X, Y, xs, ys, start = problem(name, n_rows)
     lr = SHAPES[name][3]
-    calls = ["predict", "train_step", "learn_one"] if name.startswith("10-") else ["train_step"]
     found = {f"{call}, one call per row": (start.copy, functools.partial(
-        CALLS[call], xs=xs, ys=ys, lr=lr)) for call in calls
+        CALLS[call], xs=xs, ys=ys, lr=lr)) for call in calls(name)
         if hasattr(fastbp.MLP, call)}
     found["fit(batch_size=1), per row"] = (start.copy, lambda net: net.fit(
         X, Y, lr=lr, batch_size=1, shuffle=False))
@@ -89,9 +93,9 @@ def cases(name, n_rows):
 # -- pytest-benchmark ------------------------------------------------------------------
 
 def _params():
-    for name, (_, _, _, _, _, _) in SHAPES.items():
-        for case in ("predict, one call per row", "train_step, one call per row",
-                     "learn_one, one call per row", "fit(batch_size=1), per row"):
+    for name in SHAPES:
+        for case in [f"{call}, one call per row" for call in calls(name)] + [
+                "fit(batch_size=1), per row"]:
             yield pytest.param(name, case, id=f"{name}-{case.split(',')[0]}",
                                marks=pytest.mark.benchmark(group=f"step {name}"))
 
@@ -101,7 +105,7 @@ def test_step(benchmark, name, case):
     n = SHAPES[name][5 if benchmark.disabled else 4]
     found = cases(name, n)
     if case not in found:
-        pytest.skip(f"{case} is not measured on {name} (or this fastbp lacks it)")
+        pytest.skip(f"this fastbp has no {case.split(',')[0]} (it runs on main too)")
     setup, run = found[case]
     net = benchmark.pedantic(lambda m: (run(m), m)[1], setup=lambda: ((setup(),), {}),
                              rounds=ROUNDS, warmup_rounds=1)
