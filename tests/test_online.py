@@ -301,6 +301,8 @@ def variants(a, dtype):
              "big-endian": a.astype(a.dtype.newbyteorder(">")), "read-only": read_only,
              "row": np.stack([a, a])[1], "int": a.astype(np.int64) if (a == a.round()).all()
              else a.tolist()}
+    if np.isin(a, (0, 1)).all():
+        found["bool"] = a.astype(bool)
     if a.size == 1:
         found.update({"float": float(a[0]), "numpy-float": np.float64(a[0]),
                       "0-d": np.array(a[0]), "int-number": int(a[0]) if a[0] == int(a[0])
