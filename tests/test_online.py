@@ -429,6 +429,12 @@ def test_a_usual_step_copies_nothing(kernel_path):
         net.train_step(X[0] * 1e100, Y[0], 1e200)
     assert not np.isnan(net._snapshot).all()
     assert snapshot(net) == before
+    # A loss that overflows is refused before the update: nothing to copy.
+    net._snapshot[...] = np.nan
+    with pytest.raises(fastbp.DivergenceError):
+        net.learn_one(X[0] * 1e200, Y[0], 0.1)
+    assert np.isnan(net._snapshot).all()
+    assert snapshot(net) == before
 
 
 @pytest.mark.parametrize("width", [1, 9])
