@@ -237,7 +237,29 @@ int fbp_fused_sgd(const fbp_train_options *opt);
     /* grad += dE/dparams of one sample (bias entries too); returns E. */      \
     typedef double (*fbp_gradient_##S##_fn)(                                   \
         const fbp_net *net, const T *params, const T *x, const T *t,           \
-        T *workspace, T *grad);
+        T *workspace, T *grad);                                                \
+    /* One step of fbp_fit on one sample (x, t) at batch size 1 (opt's      \
+     * loss_scale, batch and check options aside), fbp_step_status: the     \
+     * update is applied only if no parameter becomes NaN or infinite.      \
+     * grad (n_params zeros) is needed unless fbp_plain_sgd, state as for   \
+     * fbp_fit; undo (n_params plus the state's length) is scratch. With    \
+     * out (n_outputs) given, the network's outputs for x before the update \
+     * are stored there. *E := the loss before the update. */               \
+    typedef int (*fbp_step_##S##_fn)(                                          \
+        const fbp_net *net, const fbp_train_options *opt, T *params,           \
+        const T *x, const T *t, T *workspace, T *grad, T *state,               \
+        ptrdiff_t *n_updates, T *undo, T *out, double *E);
+
+/* What fbp_step did: FBP_STEP_OK updated (and counted the update in
+ * *n_updates); otherwise params, grad, state and *n_updates are unchanged:
+ * FBP_STEP_DIVERGED, the loss or an updated parameter was NaN or infinite;
+ * FBP_STEP_BAD_INPUT, x or t is not finite, or t is outside the loss's
+ * domain (binary cross-entropy: [0, 1]; cross-entropy: >= 0). */
+typedef enum {
+    FBP_STEP_OK = 0,
+    FBP_STEP_DIVERGED = 1,
+    FBP_STEP_BAD_INPUT = 2
+} fbp_step_status;
 
 FBP_DECLARE_ENTRIES(float, f32)
 FBP_DECLARE_ENTRIES(double, f64)
@@ -252,6 +274,8 @@ typedef struct {
     fbp_loss_f64_fn loss_f64;
     fbp_gradient_f32_fn gradient_f32;
     fbp_gradient_f64_fn gradient_f64;
+    fbp_step_f32_fn step_f32;
+    fbp_step_f64_fn step_f64;
 } fbp_kernels;
 
 /* Instruction-set paths, best last. Each entry is NULL where this build or

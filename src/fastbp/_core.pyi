@@ -76,6 +76,8 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None: ...
     @property
+    def plain_sgd(self) -> bool: ...
+    @property
     def state_blocks(self) -> int: ...
 
 class FitOptions:
@@ -136,3 +138,32 @@ def gradient(
     workspace: npt.NDArray[_F],
     grad: npt.NDArray[_F],
 ) -> float: ...
+
+STEP_OK: Final[int]
+STEP_DIVERGED: Final[int]
+STEP_BAD_INPUT: Final[int]
+STEP_NOT_FAST: Final[int]
+
+class Stepper:
+    @property
+    def loss(self) -> float: ...
+    @property
+    def n_updates(self) -> int: ...
+    @property
+    def output(self) -> npt.NDArray[np.floating] | None: ...
+    def __init__(self, top: Topology, params: npt.NDArray[_F],
+                 workspace: npt.NDArray[_F]) -> None: ...
+    def predict(self, x: object) -> npt.NDArray[np.floating] | None: ...
+    def step(
+        self,
+        x: object,
+        t: object,
+        optimizer: Optimizer,
+        lr: float,
+        update_biases: bool,
+        grad: npt.NDArray[_F] | None,
+        state: npt.NDArray[_F] | None,
+        undo: npt.NDArray[_F],
+        n_updates: int,
+        want_output: bool,
+    ) -> int: ...

@@ -101,6 +101,20 @@ cdef extern from "fbp_kernels.h" nogil:
         const fbp_net *net, const double *params, const double *x,
         const double *t, double *workspace, double *grad)
 
+    ctypedef enum fbp_step_status:
+        FBP_STEP_OK
+        FBP_STEP_DIVERGED
+        FBP_STEP_BAD_INPUT
+
+    ctypedef int (*fbp_step_f32_fn)(
+        const fbp_net *net, const fbp_train_options *opt, float *params,
+        const float *x, const float *t, float *workspace, float *grad, float *state,
+        Py_ssize_t *n_updates, float *undo, float *out, double *E)
+    ctypedef int (*fbp_step_f64_fn)(
+        const fbp_net *net, const fbp_train_options *opt, double *params,
+        const double *x, const double *t, double *workspace, double *grad,
+        double *state, Py_ssize_t *n_updates, double *undo, double *out, double *E)
+
     ctypedef struct fbp_kernels:
         const char *name
         fbp_fit_f32_fn fit_f32
@@ -111,6 +125,8 @@ cdef extern from "fbp_kernels.h" nogil:
         fbp_loss_f64_fn loss_f64
         fbp_gradient_f32_fn gradient_f32
         fbp_gradient_f64_fn gradient_f64
+        fbp_step_f32_fn step_f32
+        fbp_step_f64_fn step_f64
 
     enum:
         FBP_PATH_BASELINE

@@ -270,17 +270,36 @@ class MLP:
         grad_b = [list(delta) for delta in deltas] if self.biases is not None else None
         return grad_w, grad_b
 
-    def train_step(self, x, t, lr, update_biases=True):
+    def train_step(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
+        """As ``fastbp.MLP.train_step``: one update on one sample, as
+        ``fit(batch_size=1)`` makes it; returns the sample's loss before it."""
+        return self._step(x, t, lr, update_biases, optimizer)[0]
+
+    def learn_one(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
+        """As ``fastbp.MLP.learn_one``: the outputs for x, then the update."""
+        return self._step(x, t, lr, update_biases, optimizer)[1]
+
+    def _step(self, x, t, lr, update_biases, optimizer):
+        """(loss, outputs before the update) of one step. An optimizer's state
+        carries over between steps, and to and from fit's warm_start."""
         x, t = self._sample(x, t)
-        lr = check.check_lr(lr, self.dtype)
         update_biases = check.check_bool(update_biases, "update_biases")
-        saved = (self._copy_params(), None)
-        E, inputs, deltas = self._deltas(x, t)
-        if not math.isfinite(E):
-            raise DivergenceError(f"the loss became NaN or infinite with lr={lr}")
-        self._update(inputs, deltas, lr, update_biases)
-        self._check_finite(saved, f"the step with lr={lr}")
-        return E
+        optimizer = optim.as_optimizer(optimizer, lr, self.dtype)
+        if isinstance(optimizer, optim.Rprop):
+            raise ValueError("optimizer 'rprop' is full-batch only (iRprop- follows the sign "
+                             "of the whole gradient): train with fit(batch_size=None)")
+        previous = getattr(self, "_state", None)
+        state = (previous.copy() if previous is not None and previous.key ==
+                 optimizer.state_key() else
+                 OptimizerState(optimizer.state_key(), len(self.params), optimizer.lr))
+        outputs = self.forward(x)[1][-1]
+        saved = (self._copy_params(), previous)
+        where = f"the step with lr={optimizer.lr}"
+        E = self._batch_step([0], [x], [t], [1.0], optimizer, optimizer.lr, update_biases,
+                             state, saved, where)
+        self._check_finite(saved, where)
+        self._state = state
+        return E, outputs
 
     def fit(self, X, Y, epochs=FIT.epochs, lr=FIT.lr, batch_size=FIT.batch_size,
             shuffle=FIT.shuffle, seed=FIT.seed, update_biases=FIT.update_biases, *,
