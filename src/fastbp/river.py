@@ -203,7 +203,7 @@ class MLPClassifier(_Estimator, base.MiniBatchClassifier):
         saved = self.net, self._targets
         self._add_class(y)
         try:
-            self._step(row, self._targets[-1])
+            self._step(row, self._targets[len(self.classes) - 1])
         except BaseException:           # a refused sample adds no label
             self.net, self._targets = saved
             del self._index[self.classes.pop()]
