@@ -55,7 +55,7 @@ def test_multiclass_grows_its_output_layer():
     model = preprocessing.StandardScaler() | MLPClassifier(seed=0)
     assert accuracy(model, datasets.ImageSegments()) > 0.85
     clf = model[-1]
-    assert clf.net.layer_sizes == (18, 32, 7)
+    assert clf.net.layer_sizes == (18, 16, 7)
     assert clf.net.activations[-1] == "softmax" and clf.net.loss_name == "cross_entropy"
     assert len(clf.classes) == 7
 
@@ -87,7 +87,7 @@ def stream(n=60, n_features=4, seed=0):
 
 def replay(samples, features, targets, **learn):
     """The updates the estimator should make, as MLP.learn_one calls."""
-    net = fastbp.MLP([len(features), 32, 1], "tanh", "sigmoid", "binary_cross_entropy",
+    net = fastbp.MLP([len(features), 16, 1], "tanh", "sigmoid", "binary_cross_entropy",
                      seed=3)
     for x, y in samples:
         net.learn_one([x.get(f, 0.0) for f in features], [targets[y]], **learn)

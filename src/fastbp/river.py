@@ -40,7 +40,10 @@ class _Estimator(base.Estimator):
     """What the classifier and the regressor share: hyper-parameters, the
     lazily built network and the conversion of features to arrays."""
 
-    def __init__(self, hidden_layer_sizes=(32,), activation="tanh", lr=0.05,
+    # The defaults: of hidden sizes 16 and 32 and lr 0.02, 0.05 and 0.1 (SGD),
+    # the one whose prequential accuracy is within 0.6 points of the best on
+    # each of Phishing and Hyperplane, raw and scaled (benchmarks/bench_stream.py).
+    def __init__(self, hidden_layer_sizes=(16,), activation="tanh", lr=0.05,
                  optimizer="sgd", seed=None, dtype="float64"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -145,7 +148,7 @@ class MLPClassifier(_Estimator, base.MiniBatchClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (32,)
+    hidden_layer_sizes : tuple of int, default (16,)
     activation : str, default "tanh"
         Of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu.
     lr : float, default 0.05
@@ -174,7 +177,7 @@ class MLPClassifier(_Estimator, base.MiniBatchClassifier):
     Accuracy: ...
     """
 
-    def __init__(self, hidden_layer_sizes=(32,), activation="tanh", lr=0.05,
+    def __init__(self, hidden_layer_sizes=(16,), activation="tanh", lr=0.05,
                  optimizer="sgd", seed=None, dtype="float64"):
         super().__init__(hidden_layer_sizes, activation, lr, optimizer, seed, dtype)
         self.classes = []
@@ -271,7 +274,7 @@ class MLPRegressor(_Estimator, base.MiniBatchRegressor):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (32,)
+    hidden_layer_sizes : tuple of int, default (16,)
     activation : str, default "tanh"
         Of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu.
     lr : float, default 0.05
