@@ -194,6 +194,7 @@ def river_logistic(scaled):
 def deep_river_model():
     """deep-river's Classifier around the same n-16-2 tanh MLP (two logits,
     cross-entropy: its usual classifier setup)."""
+    import torch
     from deep_river.classification import Classifier
     from torch import nn
 
@@ -207,6 +208,8 @@ def deep_river_model():
             return self.layers(x)
 
     def make(n_features):
+        # Classifier(seed=) seeds torch after the module is built: seed it first.
+        torch.manual_seed(SEED)
         return Classifier(module=MLP(n_features), loss_fn="cross_entropy",
                           optimizer_fn="sgd", lr=LR, seed=SEED, is_class_incremental=False)
     return make
