@@ -19,8 +19,8 @@ end, and the table says after how many samples); later repeats, after
 ``--budget`` seconds (1: they measure throughput only). deep-river pins an older
 torch and River, so it runs in a virtual environment of its own
 (``FASTBP_DEEPRIVER_PYTHON``, default /work/venv-deepriver/bin/python, made by
-``python -m venv``, ``pip install torch river<0.26 pandas<3 scikit-learn tqdm
-sortedcontainers pytest`` and ``pip install --no-deps deep-river``), as a
+``python -m venv``, ``pip install torch==2.13.0 'river<0.26' 'pandas<3' scikit-learn
+tqdm sortedcontainers pytest`` and ``pip install --no-deps deep-river``), as a
 subprocess of this script; learners whose libraries are absent are left out
 with a note.
 """

@@ -191,6 +191,13 @@ def test_refused_first_sample_builds_nothing():
     assert model.features == ("b",)
 
 
+def test_first_sample_without_features_is_refused():
+    model = MLPRegressor()
+    with pytest.raises(ValueError, match="no features"):
+        model.learn_one({}, 1.0)
+    assert model.net is None and model.features is None
+
+
 def test_refused_sample_with_a_new_label_adds_nothing():
     model = MLPClassifier(seed=0)
     for x, y in stream():
