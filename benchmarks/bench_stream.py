@@ -292,7 +292,7 @@ def table(results, totals):
             cells += [f"{rate(by_stream[stream]):,.0f}", f"{100 * accuracy:.2f}%{cut}"]
         ratio = (rate(by_stream["hyperplane"]) / rate(results[lr_name]["hyperplane"])
                  if lr_name in results else float("nan"))
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ratio:.2f}x |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ratio:.2g}x |")
     return "\n".join(lines)
 
 
