@@ -1,0 +1,250 @@
+"""fastbp.river: River's interface and checks, feature and label handling, and
+the updates against MLP.learn_one's. River is optional: the module is skipped
+without it (``pip install 'fastbp[river]'``)."""
+import copy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+river = pytest.importorskip("river")
+pd = pytest.importorskip("pandas")
+
+from river import checks, datasets, evaluate, linear_model, metrics, preprocessing  # noqa: E402
+
+import fastbp  # noqa: E402
+from fastbp.river import MLPClassifier, MLPRegressor  # noqa: E402
+
+
+def run_python(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+def accuracy(model, dataset):
+    return evaluate.progressive_val_score(dataset, model, metrics.Accuracy()).get()
+
+
+# -- River's own checks and tools ---------------------------------------------
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_river_check_estimator(cls):
+    for params in cls._unit_test_params():
+        checks.check_estimator(cls(**params))
+
+
+def test_progressive_val_score_after_standard_scaler_beats_logistic_regression():
+    ours = accuracy(preprocessing.StandardScaler() | MLPClassifier(seed=0), datasets.Phishing())
+    theirs = accuracy(preprocessing.StandardScaler() | linear_model.LogisticRegression(),
+                      datasets.Phishing())
+    assert theirs > 0.89
+    assert ours >= theirs
+
+
+def test_regressor_in_a_pipeline_beats_linear_regression():
+    def mae(model):
+        model = preprocessing.StandardScaler() | preprocessing.TargetStandardScaler(model)
+        return evaluate.progressive_val_score(datasets.TrumpApproval(), model,
+                                              metrics.MAE()).get()
+    ours, theirs = mae(MLPRegressor(seed=0)), mae(linear_model.LinearRegression())
+    assert ours < 0.3
+    assert ours < theirs
+
+
+def test_multiclass_grows_its_output_layer():
+    model = preprocessing.StandardScaler() | MLPClassifier(seed=0)
+    assert accuracy(model, datasets.ImageSegments()) > 0.85
+    clf = model[-1]
+    assert clf.net.layer_sizes == (18, 16, 7)
+    assert clf.net.activations[-1] == "softmax" and clf.net.loss_name == "cross_entropy"
+    assert len(clf.classes) == 7
+
+
+# -- optional dependency ---------------------------------------------------------
+
+def test_fastbp_imports_without_river():
+    result = run_python("import sys; sys.modules['river'] = None\n"
+                        "import fastbp, fastbp.mlp; print(fastbp.MLP([2, 1]).n_inputs)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"
+
+
+def test_missing_river_names_the_extra():
+    result = run_python("import sys; sys.modules['river'] = None\nimport fastbp.river")
+    assert result.returncode != 0
+    assert "ImportError: fastbp.river needs River: pip install 'fastbp[river]'" in result.stderr
+
+
+# -- the network underneath ------------------------------------------------------
+
+def stream(n=60, n_features=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    y = X @ rng.normal(size=n_features) > 0
+    return [({f"f{i}": float(v) for i, v in enumerate(row)}, bool(label))
+            for row, label in zip(X, y)]
+
+
+def replay(samples, features, targets, **learn):
+    """The updates the estimator should make, as MLP.learn_one calls."""
+    net = fastbp.MLP([len(features), 16, 1], "tanh", "sigmoid", "binary_cross_entropy",
+                     seed=3)
+    for x, y in samples:
+        net.learn_one([x.get(f, 0.0) for f in features], [targets[y]], **learn)
+    return net
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.05), ("adam", 0.01)])
+def test_updates_are_mlp_learn_one_on_sorted_features(optimizer, lr):
+    samples = stream()
+    model = MLPClassifier(seed=3, lr=lr, optimizer=optimizer)
+    for x, y in samples:
+        model.learn_one(x, y)
+    first = samples[0][1]
+    expected = replay(samples, ["f0", "f1", "f2", "f3"], {first: 0.0, not first: 1.0},
+                      lr=lr, optimizer=optimizer)
+    assert model.features == ("f0", "f1", "f2", "f3")
+    assert model.classes == [first, not first]
+    np.testing.assert_array_equal(model.net.params, expected.params)
+
+
+def test_key_order_does_not_matter():
+    samples = stream()
+    a, b = MLPClassifier(seed=1), MLPClassifier(seed=1)
+    for x, y in samples:
+        a.learn_one(x, y)
+        b.learn_one(dict(reversed(list(x.items()))), y)
+    np.testing.assert_array_equal(a.net.params, b.net.params)
+
+
+def test_missing_features_are_zero_and_new_ones_ignored():
+    samples = stream()
+    model = MLPClassifier(seed=0)
+    for x, y in samples:
+        model.learn_one(x, y)
+    x = samples[0][0]
+    proba = model.predict_proba_one(x)
+    assert model.predict_proba_one({**x, "new": 1e6}) == proba
+    missing = {k: v for k, v in x.items() if k != "f2"}
+    assert model.predict_proba_one(missing) == model.predict_proba_one({**x, "f2": 0.0})
+    assert model.predict_proba_one(missing) != proba
+
+
+def test_probabilities_are_the_networks_output():
+    samples = stream()
+    model = MLPClassifier(seed=0)
+    for x, y in samples:
+        model.learn_one(x, y)
+    x = samples[5][0]
+    p = float(model.net.predict([x[f] for f in model.features])[0])
+    c0, c1 = model.classes
+    assert model.predict_proba_one(x) == {c0: 1.0 - p, c1: p}
+    assert model.predict_one(x) == (c1 if p > 0.5 else c0)
+
+
+def test_before_learning():
+    clf, reg = MLPClassifier(), MLPRegressor()
+    assert clf.predict_proba_one({"a": 1.0}) == {}
+    assert clf.predict_one({"a": 1.0}) is None
+    assert reg.predict_one({"a": 1.0}) == 0.0
+    X = pd.DataFrame({"a": [1.0, 2.0]})
+    assert clf.predict_many(X).tolist() == [None, None]
+    assert reg.predict_many(X).tolist() == [0.0, 0.0]
+
+
+def test_one_label_then_two():
+    model = MLPClassifier(seed=0)
+    model.learn_one({"a": 1.0}, "cat")
+    assert model.predict_proba_one({"a": 1.0}) == {"cat": 1.0}
+    assert model.predict_one({"a": 1.0}) == "cat"
+    model.learn_one({"a": -1.0}, "dog")
+    assert set(model.predict_proba_one({"a": 1.0})) == {"cat", "dog"}
+    assert model.net.n_outputs == 1
+
+
+def test_third_label_keeps_the_odds_of_the_first_two():
+    samples = stream()
+    model = MLPClassifier(seed=0)
+    for x, y in samples:
+        model.learn_one(x, y)
+    x = samples[0][0]
+    p = model.predict_proba_one(x)
+    old = copy.deepcopy(model)
+    model._add_class("third")      # the growth alone, without an update
+    q = model.predict_proba_one(x)
+    c0, c1 = old.classes
+    assert q[c1] / q[c0] == pytest.approx(p[c1] / p[c0], rel=1e-12)
+    assert sum(q.values()) == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_array_equal(model.net.weights[0], old.net.weights[0])
+    np.testing.assert_array_equal(model.net.weights[1][0], 0.0)
+    np.testing.assert_array_equal(model.net.weights[1][1], old.net.weights[1][0])
+
+
+# -- refused input changes nothing ----------------------------------------------
+
+def test_refused_first_sample_builds_nothing():
+    model = MLPClassifier()
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        model.learn_one({"a": "red"}, True)
+    assert model.net is None and model.features is None and model.classes == []
+    model.learn_one({"b": 1.0}, True)
+    assert model.features == ("b",)
+
+
+def test_first_sample_without_features_is_refused():
+    model = MLPRegressor()
+    with pytest.raises(ValueError, match="no features"):
+        model.learn_one({}, 1.0)
+    assert model.net is None and model.features is None
+
+
+def test_refused_sample_with_a_new_label_adds_nothing():
+    model = MLPClassifier(seed=0)
+    for x, y in stream():
+        model.learn_one(x, y)
+    params, classes = model.net.params.copy(), list(model.classes)
+    with pytest.raises(ValueError, match="NaN"):
+        model.learn_one({"f0": float("nan")}, "new")
+    assert model.classes == classes and model.net.n_outputs == 1
+    np.testing.assert_array_equal(model.net.params, params)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lr": 0.0}, "lr"), ({"lr": float("nan")}, "lr"),
+    ({"activation": "swish"}, "swish"), ({"hidden_layer_sizes": (0,)}, "layer"),
+    ({"dtype": "int8"}, "dtype")])
+def test_bad_hyper_parameters_are_refused_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(**kwargs)
+
+
+# -- mini-batches ---------------------------------------------------------------
+
+def test_learn_many_is_learn_one_row_by_row():
+    samples = stream(n=40)
+    one, many = MLPClassifier(seed=2), MLPClassifier(seed=2)
+    for x, y in samples:
+        one.learn_one(x, y)
+    X = pd.DataFrame([x for x, _ in samples])
+    many.learn_many(X.iloc[:15], pd.Series([y for _, y in samples[:15]]))
+    many.learn_many(X.iloc[15:, ::-1], pd.Series([y for _, y in samples[15:]]))
+    np.testing.assert_array_equal(one.net.params, many.net.params)
+    proba = many.predict_proba_many(X)
+    assert list(proba.columns) == many.classes
+    # To rounding: a matrix of 8 or more samples goes through BLAS.
+    for i, (x, _) in enumerate(samples):
+        assert proba.iloc[i].to_dict() == pytest.approx(one.predict_proba_one(x), rel=1e-12)
+    assert many.predict_many(X).tolist() == [one.predict_one(x) for x, _ in samples]
+
+
+def test_regressor_learns_and_predicts_many():
+    samples = [({"a": float(a), "b": 1.0}, 0.5 * a) for a in np.linspace(-1, 1, 30)]
+    one, many = MLPRegressor(seed=0), MLPRegressor(seed=0, dtype="float32")
+    for x, y in samples:
+        one.learn_one(x, y)
+    X = pd.DataFrame([x for x, _ in samples])
+    many.learn_many(X, pd.Series([y for _, y in samples]))
+    assert many.net.dtype == np.float32
+    np.testing.assert_allclose(many.net.params, one.net.params, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(many.predict_many(X).to_numpy(),
+                               [one.predict_one(x) for x, _ in samples], rtol=1e-4, atol=1e-5)
