@@ -1,4 +1,4 @@
-"""fastbp.plot: loss curves and decision regions, checked on the numbers the
+"""fastbp.plot: loss curves, decision regions and the network, checked on the numbers the
 artists hold (matplotlib's Agg backend, nothing shown)."""
 import importlib
 import runpy
@@ -17,6 +17,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 import fastbp  # noqa: E402
+from fastbp import plot  # noqa: E402
+from fastbp.demo import EXAMPLES, trace_example  # noqa: E402
 from fastbp.plot import (DecisionBoundaryDisplay, LossCurveDisplay,  # noqa: E402
                          decision_boundary, plot_history)
 
@@ -310,10 +312,6 @@ def test_example_script_writes_the_readme_picture(tmp_path, monkeypatch):
 
 
 # -- the network ---------------------------------------------------------------
-
-from fastbp import plot  # noqa: E402
-from fastbp.demo import EXAMPLES, trace_example  # noqa: E402
-
 
 def example_net(number):
     e = EXAMPLES[number]

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 from matplotlib import image  # noqa: E402
 
 import fastbp  # noqa: E402
-from fastbp import cli  # noqa: E402
+from fastbp import cli, plot  # noqa: E402
 from fastbp.demo import EXAMPLES, trace_example  # noqa: E402
 
 
@@ -126,7 +126,10 @@ def test_trace_plot_writes_the_picture_of_the_step(capsys, tmp_path):
     assert (status, err) == (0, "")
     assert out == f"{EXAMPLES[1].title}\n\n{trace_example(1)}\n"
     pixels = image.imread(path)
-    assert pixels.shape == (600, 1440, 4)          # 12 x 5 inches at 120 dpi
+    # Two networks side by side, at 120 dpi, with the example's title on top.
+    width, height = plot.StepDisplay(trace_example(1)).before_.figure_size()
+    assert pixels.shape[0] == pytest.approx((height + 0.5) * 120, abs=1)
+    assert pixels.shape[1:] == (pytest.approx(2 * width * 120, abs=1), 4)
     # Blue edges (positive weights) and the yellow of the changed weights are drawn.
     rgb = pixels[..., :3]
     assert ((rgb[..., 2] > 0.6) & (rgb[..., 0] < 0.45)).sum() > 1000

@@ -488,9 +488,12 @@ def _save_picture(step, title, path, kind):
     """The step drawn before and after (fastbp.plot.network) into ``path``;
     a Figure of its own, so no display or pyplot state is involved."""
     from matplotlib.figure import Figure
-    from fastbp.plot import network
-    figure = Figure(figsize=(12, 5), layout="constrained")
-    network(step, ax=figure.subplots(1, 2))
+    from fastbp.plot import StepDisplay
+    display = StepDisplay(step)
+    width, height = display.before_.figure_size()
+    # Half an inch more for the title.
+    figure = Figure(figsize=(2 * width, height + 0.5), layout="constrained")
+    display.plot(figure.subplots(1, 2))
     figure.suptitle(title)
     figure.savefig(path, format=kind, dpi=120)
 

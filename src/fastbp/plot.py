@@ -428,6 +428,9 @@ COLUMN_GAP, ROW_GAP, RADIUS, MAX_SPREAD = 3.4, 1.7, 0.32, 10
 # source, edges that fan out from one unit are far enough apart to label.
 LABEL_AT = 0.3
 MIN_WIDTH, MAX_WIDTH = 0.5, 4.0
+# A new figure's size: inches per layout unit, so 8-point numbers fit
+# between units ROW_GAP apart; capped for large networks.
+INCHES_PER_UNIT, MAX_INCHES = 0.72, 16.0
 
 
 def number_text(value):
@@ -548,7 +551,8 @@ class NetworkDisplay:
         -------
         self
         """
-        ax = _axes(ax)
+        if ax is None:
+            _, ax = _pyplot().subplots(figsize=self.figure_size(), layout="constrained")
         values = self.edge_values()
         self.n_edges_ = len(values)
         labels = self.n_edges_ <= MAX_LABELLED_EDGES if labels is None else labels
@@ -586,6 +590,15 @@ class NetworkDisplay:
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
+    def figure_size(self):
+        """(width, height) in inches that gives the numbers room:
+        ``INCHES_PER_UNIT`` per unit of the layout, at most ``MAX_INCHES``."""
+        columns = len(self.names_)
+        rows = min(max(map(len, self.names_)), MAX_SPREAD) + (self.biases is not None)
+        width = ((columns - 1) * COLUMN_GAP + 1.8) * INCHES_PER_UNIT
+        height = ((rows - 1) * ROW_GAP + 2.2) * INCHES_PER_UNIT
+        return min(width, MAX_INCHES), min(height, MAX_INCHES)
+
     def _centres(self):
         """(x, y) of every unit: columns by layer, bias units below their column."""
         spread = ROW_GAP * (min(max(map(len, self.names_)), MAX_SPREAD) - 1)
@@ -615,10 +628,11 @@ class NetworkDisplay:
         if not labels:
             return
         changed = key in self.changed
-        angle = np.degrees(np.arctan2(y1 - y0, x1 - x0))
+        # Level text: on the steep edges from a bias unit, text along the
+        # edge would stand upright and run into its neighbours' labels.
         self.edge_labels_[key] = ax.text(
             x0 + LABEL_AT * (x1 - x0), y0 + LABEL_AT * (y1 - y0), number_text(w),
-            rotation=angle, rotation_mode="anchor", ha="center", va="center", fontsize=8,
+            ha="center", va="center", fontsize=8,
             color=colour, fontweight="bold" if changed else "normal", zorder=2,
             bbox=dict(boxstyle="round,pad=0.12", fc=HIGHLIGHT if changed else "white",
                       ec="none", alpha=0.95))
@@ -677,7 +691,8 @@ class StepDisplay:
         """Draw before and after on ``ax``, a pair of Axes (None: a new figure
         of two); ``kwargs`` as for ``NetworkDisplay.plot``. Returns self."""
         if ax is None:
-            _, ax = _pyplot().subplots(1, 2, figsize=(12, 5), layout="constrained")
+            width, height = self.before_.figure_size()
+            _, ax = _pyplot().subplots(1, 2, figsize=(2 * width, height), layout="constrained")
         if len(ax) != 2:
             raise ValueError(f"a step is drawn on two Axes (before, after), got {len(ax)}")
         scale = max(abs(w) for d in (self.before_, self.after_)
