@@ -9,11 +9,16 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 
 import fastbp
-from fastbp import _page
+from fastbp import _page, _vocabulary
 from fastbp.demo import trace_example
 
 SECTIONS = ["Forward pass", "Error", "Output deltas", "Hidden deltas", "Gradients",
             "Updates", "After the step"]
+
+
+def number(tex):
+    """A number as the page writes it: 2.5 \\times 10^{-17} is 2.5e-17."""
+    return float(re.sub(r" \\times 10\^\{(-?\d+)\}$", r"e\1", tex))
 
 
 def equations(page):
@@ -22,7 +27,7 @@ def equations(page):
     for section in page.split("\n#### ")[1:]:
         title, body = section.split("\n", 1)
         lines = re.findall(r"^(.+?) &= (.*?)(?: \\\\)?$", body, re.M)
-        found[title] = {left: float(right.rsplit("= ", 1)[-1]) for left, right in lines}
+        found[title] = {left: number(right.rsplit("= ", 1)[-1]) for left, right in lines}
         assert len(found[title]) == len(lines), f"{title}: a left side twice"
     return found
 
@@ -143,3 +148,23 @@ def test_mlp_summary(bias, parameters):
     assert cells == {"layers": "2 &rarr; 3 &rarr; 1", "activations": "tanh, sigmoid",
                      "loss": "squared_error", "parameters": parameters, "dtype": "float32",
                      "kernel path": fastbp.kernel_path()}
+
+
+def test_the_page_knows_every_name():
+    assert set(_page.ACTIVATION_TEX) == set(_page.DERIVATIVE_TEX) == \
+        set(_vocabulary.HIDDEN_ACTIVATIONS)
+    assert set(_page.ERROR_TEX) == set(_vocabulary.LOSSES)
+
+
+@pytest.mark.parametrize("activation", _vocabulary.HIDDEN_ACTIVATIONS)
+def test_every_activation_has_its_formula(activation):
+    net = fastbp.MLP.from_weights([[[0.5, -0.3]], [[0.7], [-0.2]]], [[0.1], [0.0, 0.3]],
+                                  activation=activation, output_activation="softmax",
+                                  loss="cross_entropy")
+    step = fastbp.trace_step(net, [1.0, 2.0], [0.0, 1.0], 0.1)
+    page = step._repr_markdown_()
+    out = step.layers[0].outs[0]
+    formula = _page.DERIVATIVE_TEX[activation].format(o=_page.num(out),
+                                                     n=_page.num(step.layers[0].nets[0]))
+    assert f"{formula} = {_page.num(step.layers[0].deltas[0])}" in page
+    assert equations(page)["Forward pass"][r"\mathrm{out}_{h_{1}}"] == nine_digits(out)

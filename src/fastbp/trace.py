@@ -2,7 +2,9 @@
 
 ``trace_step`` records every number of one SGD step (net inputs, outputs,
 errors, deltas, gradients, new weights) and ``str()`` of the result prints
-them line by line, each with the formula it comes from.
+them line by line, each with the formula it comes from. A notebook shows the
+same step as a page of LaTeX formulas (``fastbp._page``), and
+``fastbp.plot.network`` draws it.
 
 The intermediate numbers are computed in double precision by
 ``fastbp.reference``; the update itself is the model's own ``train_step``,
@@ -43,7 +45,8 @@ class LayerTrace:
 
 @dataclass
 class StepTrace:
-    """Every number of one training step; ``str()`` is the worked report."""
+    """Every number of one training step; ``str()`` is the worked report,
+    ``_repr_markdown_`` the worked page a notebook displays."""
     x: list
     t: list
     lr: float
