@@ -486,3 +486,19 @@ def test_a_step_holds_its_own_sample():
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="two Axes"):
         plot.network(trace_example(1), ax=[ax])
+
+
+def test_each_column_is_captioned_with_its_activation():
+    net = fastbp.MLP([2, 3, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    display = plot.network(net)
+    assert [t.get_text() for t in display.layer_texts_] == ["inputs", "tanh", "sigmoid"]
+    xs = [t.get_position()[0] for t in display.layer_texts_]
+    assert xs == [display.units_[u].center[0] for u in ("x1", "h1", "o1")]
+
+
+@pytest.mark.parametrize("max_edges", [0, -3, 2.5])
+def test_max_edges_must_be_a_positive_whole_number(max_edges):
+    net, _ = example_net(1)
+    with pytest.raises((ValueError, TypeError), match="max_edges"):
+        plot.network(net, max_edges=max_edges)
+    assert plt.get_fignums() == []

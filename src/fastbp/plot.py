@@ -417,7 +417,7 @@ POSITIVE, NEGATIVE, ZERO = "tab:blue", "tab:red", "tab:gray"
 HIGHLIGHT = "#ffd54f"
 # Above these sizes the picture degrades gracefully: no weight on the edges,
 # no numbers beside the units, and only the strongest edges drawn.
-MAX_LABELLED_EDGES = 60
+MAX_LABELLED_EDGES = 40
 MAX_ANNOTATED_UNITS = 12
 MAX_EDGES = 400
 # Layout in data units: columns COLUMN_GAP apart, units ROW_GAP apart until a
@@ -490,6 +490,8 @@ class NetworkDisplay:
     n_edges_ : int
         Edges of the network (weights and biases); ``len(edges_)`` of them
         are drawn.
+    layer_texts_ : list of matplotlib Text
+        Under each column: "inputs", then each weight layer's activation.
     """
 
     def __init__(self, weights, biases, activations, x=None, nets=None, outs=None, t=None,
@@ -551,6 +553,7 @@ class NetworkDisplay:
         -------
         self
         """
+        max_edges = check.check_positive_int(max_edges, "max_edges")
         if ax is None:
             _, ax = _pyplot().subplots(figsize=self.figure_size(), layout="constrained")
         values = self.edge_values()
@@ -564,7 +567,7 @@ class NetworkDisplay:
         dense = len(drawn) > MAX_LABELLED_EDGES
         for key in drawn:
             self._edge(ax, key, values[key], centres, scale, labels, dense)
-        radius = self._radius(centres)
+        radius = self._radius()
         for name, (cx, cy) in centres.items():
             bias = name.startswith("bias")
             self.units_[name] = ax.add_patch(_circle((cx, cy), radius, bias))
@@ -580,9 +583,14 @@ class NetworkDisplay:
                     zorder=5, linespacing=1.15,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="0.8", alpha=0.9))
         xs, ys = zip(*centres.values())
+        bottom = min(ys) - radius - 0.15
+        self.layer_texts_ = [ax.text(c * COLUMN_GAP, bottom, caption, ha="center", va="top",
+                                     fontsize=8, color="0.35")
+                             for c, caption in enumerate(["inputs"] + self.activations)]
         ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
-        # Room above the top units for their numbers (up to four lines).
-        ax.set_ylim(min(ys) - radius - 0.3, max(ys) + radius + (1.2 if annotated else 0.3))
+        # Room above the top units for their numbers (up to four lines), and
+        # below the bottom ones for the captions.
+        ax.set_ylim(bottom - 0.45, max(ys) + radius + (1.2 if annotated else 0.3))
         ax.set_aspect("equal")
         ax.set_axis_off()
         if self.title:
@@ -596,7 +604,7 @@ class NetworkDisplay:
         columns = len(self.names_)
         rows = min(max(map(len, self.names_)), MAX_SPREAD) + (self.biases is not None)
         width = ((columns - 1) * COLUMN_GAP + 1.8) * INCHES_PER_UNIT
-        height = ((rows - 1) * ROW_GAP + 2.2) * INCHES_PER_UNIT
+        height = ((rows - 1) * ROW_GAP + 2.6) * INCHES_PER_UNIT
         return min(width, MAX_INCHES), min(height, MAX_INCHES)
 
     def _centres(self):
@@ -613,10 +621,11 @@ class NetworkDisplay:
                                            -spread / 2 - ROW_GAP)
         return centres
 
-    def _radius(self, centres):
-        gaps = [ROW_GAP] + [min(ROW_GAP, MAX_SPREAD * ROW_GAP / len(names))
-                            for names in self.names_]
-        return min(RADIUS, 0.4 * min(gaps))
+    def _radius(self):
+        """RADIUS, or less where a column is squeezed (see ``_centres``)."""
+        widest = max(map(len, self.names_))
+        gap = ROW_GAP if widest <= MAX_SPREAD else ROW_GAP * (MAX_SPREAD - 1) / (widest - 1)
+        return min(RADIUS, 0.4 * gap)
 
     def _edge(self, ax, key, w, centres, scale, labels, dense):
         (x1, y1), (x0, y0) = centres[key[0]], centres[key[1]]
