@@ -57,14 +57,12 @@ def factor(v):
 
 
 def products(pairs):
-    """w1 a1 + w2 a2 ... in LaTeX, a negative first factor after the first
-    written as a subtraction (0.4 \\cdot 0.1 - 0.5 \\cdot 0.2)."""
-    text = ""
-    for w, a in pairs:
-        sign = " - " if w < 0 else " + "
-        term = rf"{num(abs(w))} \cdot {factor(a)}"
-        text = (f"-{term}" if w < 0 else term) if not text else text + sign + term
-    return text
+    """w1 a1 + w2 a2 + ... in LaTeX; a negative weight is subtracted
+    (0.4 \\cdot 0.1 - 0.5 \\cdot 0.2) rather than added in brackets."""
+    terms = [(w < 0, rf"{num(abs(w))} \cdot {factor(a)}") for w, a in pairs]
+    (negative, first), rest = terms[0], terms[1:]
+    return (("-" if negative else "") + first
+            + "".join((" - " if negative else " + ") + term for negative, term in rest))
 
 
 def plus(v):
@@ -182,7 +180,8 @@ def _deltas(tr, l, names):
         delta = rf"\delta_{{{u}}} &= "
         if layer.d_outs is None:
             mass = rf" \cdot {num(sum(tr.t))}" if tr.loss_name == "cross_entropy" else ""
-            yield delta + rf"{num(layer.outs[j])}{mass} - {factor(tr.t[j])} = {num(layer.deltas[j])}"
+            yield (delta + rf"{num(layer.outs[j])}{mass} - {factor(tr.t[j])} = "
+                   rf"{num(layer.deltas[j])}")
             continue
         if top:
             d_out = rf"({num(layer.outs[j])} - {factor(tr.t[j])})"
