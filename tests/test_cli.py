@@ -427,7 +427,7 @@ def test_trace_options_change_the_example(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--input", "1,2,3"], "--input has 3 values, the network has 2"),
     (["--weights", "[[[1.0]]]", "--input", "1", "--target", "1"],
-     "biases has 2 entries, but weights has 1"),
+     "--weights is given without --biases, and example 1's biases"),
     (["--activation", "softmax"], "softmax is only allowed in the output layer"),
 ])
 def test_trace_refuses_a_network_that_cannot_be(capsys, argv, message):

@@ -1,4 +1,4 @@
-"""fastbp.plot: loss curves and decision regions, checked on the numbers the
+"""fastbp.plot: loss curves, decision regions and the network, checked on the numbers the
 artists hold (matplotlib's Agg backend, nothing shown)."""
 import importlib
 import runpy
@@ -17,6 +17,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 import fastbp  # noqa: E402
+from fastbp import plot  # noqa: E402
+from fastbp.demo import EXAMPLES, trace_example  # noqa: E402
 from fastbp.plot import (DecisionBoundaryDisplay, LossCurveDisplay,  # noqa: E402
                          decision_boundary, plot_history)
 
@@ -307,3 +309,196 @@ def test_example_script_writes_the_readme_picture(tmp_path, monkeypatch):
     runpy.run_path(str(script), run_name="__main__")
     assert plt.imread(out).shape == (400, 900, 4)      # 9 x 4 inches at 100 dpi
     assert out.stat().st_size < 100_000
+
+
+# -- the network ---------------------------------------------------------------
+
+def example_net(number):
+    e = EXAMPLES[number]
+    return fastbp.MLP.from_weights(e.weights, e.biases, activation=e.activation), e
+
+
+def edge_text(display, key):
+    return display.edge_labels_[key].get_text()
+
+
+def test_network_writes_every_weight_on_its_edge():
+    net, _ = example_net(1)
+    display = plot.network(net)
+    expected = {("h1", "x1"): "0.15", ("h1", "x2"): "0.2", ("h2", "x1"): "0.25",
+                ("h2", "x2"): "0.3", ("o1", "h1"): "0.4", ("o1", "h2"): "0.45",
+                ("o2", "h1"): "0.5", ("o2", "h2"): "0.55", ("h1", "bias1"): "0.35",
+                ("h2", "bias1"): "0.35", ("o1", "bias2"): "0.6", ("o2", "bias2"): "0.6"}
+    assert {key: edge_text(display, key) for key in display.edge_labels_} == expected
+    assert set(display.edges_) == set(expected) and display.n_edges_ == 12
+    assert set(display.units_) == {"x1", "x2", "h1", "h2", "o1", "o2", "bias1", "bias2"}
+    assert display.unit_texts_ == {}                  # no sample, no numbers
+    texts = {t.get_text() for t in display.ax_.texts}
+    assert {"x1", "x2", "h1", "h2", "o1", "o2", "1"} <= texts
+
+
+def test_edges_are_coloured_by_sign_and_as_wide_as_their_weight():
+    W = [[[0.5, -2.0], [0.0, 1.0]], [[-1.0, 0.25]]]
+    net = fastbp.MLP.from_weights(W, [[0.1, -0.1], [0.0]])
+    display = plot.network(net)
+    weights = {("h1", "x1"): 0.5, ("h1", "x2"): -2.0, ("h2", "x1"): 0.0, ("h2", "x2"): 1.0,
+               ("o1", "h1"): -1.0, ("o1", "h2"): 0.25, ("h1", "bias1"): 0.1,
+               ("h2", "bias1"): -0.1, ("o1", "bias2"): 0.0}
+    colour = {1: to_rgba(plot.POSITIVE), -1: to_rgba(plot.NEGATIVE), 0: to_rgba(plot.ZERO)}
+    for key, w in weights.items():
+        line = display.edges_[key]
+        assert to_rgba(line.get_color(), 1) == colour[np.sign(w)], key
+        assert line.get_linewidth() == pytest.approx(plot.edge_width(w, 2.0)), key
+        assert edge_text(display, key) == plot.number_text(w)
+        assert to_rgba(display.edge_labels_[key].get_color()) == colour[np.sign(w)]
+    # Width grows with |w|: the largest weight is the widest edge.
+    widths = {key: line.get_linewidth() for key, line in display.edges_.items()}
+    assert max(widths, key=widths.get) == ("h1", "x2")
+    assert widths[("h2", "x1")] == plot.MIN_WIDTH == min(widths.values())
+    assert widths[("h1", "x2")] == plot.MAX_WIDTH
+
+
+def test_edges_join_the_units_they_connect():
+    net, _ = example_net(1)
+    display = plot.network(net)
+    centre = {name: unit.center for name, unit in display.units_.items()}
+    for (target, source), line in display.edges_.items():
+        np.testing.assert_allclose(line.get_xydata(), [centre[source], centre[target]])
+    # Layers in columns from left to right; bias units below the layer they feed.
+    assert centre["x1"][0] == centre["x2"][0] < centre["h1"][0] == centre["h2"][0] \
+        < centre["o1"][0]
+    assert centre["x1"][1] > centre["x2"][1] > centre["bias1"][1]
+    assert centre["x1"][0] < centre["bias1"][0] < centre["h1"][0] < centre["bias2"][0]
+
+
+def test_a_sample_shows_each_units_net_input_output_and_delta():
+    net, e = example_net(1)
+    before = net.params.copy()
+    display = plot.network(net, e.x, e.t)
+    np.testing.assert_array_equal(net.params, before)      # drawn, not trained
+    # The numbers of worked example 1, rounded as drawn.
+    assert display.unit_texts_["x1"].get_text() == "x 0.05"
+    assert display.unit_texts_["h1"].get_text() == "net 0.3775\nout 0.5933\nδ 0.008771"
+    assert display.unit_texts_["o2"].get_text() == \
+        "net 1.225\nout 0.7729\nt 0.99\nδ -0.0381"
+    assert display.ax_.get_title() == "E = 0.2984"
+    # Every unit's numbers are the trace's.
+    step = trace_example(1)
+    for l, layer in enumerate(step.layers):
+        for j, u in enumerate(step.unit_names[l + 1]):
+            lines = display.unit_texts_[u].get_text().split("\n")
+            assert lines[:2] == [f"net {plot.number_text(layer.nets[j])}",
+                                 f"out {plot.number_text(layer.outs[j])}"]
+            assert lines[-1] == f"δ {plot.number_text(layer.deltas[j])}"
+
+
+def test_a_sample_without_a_target_shows_no_deltas():
+    net, e = example_net(1)
+    display = plot.network(net, e.x)
+    assert display.unit_texts_["o1"].get_text() == "net 1.106\nout 0.7514"
+    assert display.ax_.get_title() == ""
+
+
+def test_a_network_without_biases_has_no_bias_units():
+    net, e = example_net(3)
+    display = plot.network(net, e.x, e.t)
+    assert set(display.units_) == {"x1", "h1", "o1"}
+    assert set(display.edge_labels_) == {("h1", "x1"), ("o1", "h1")}
+
+
+def test_a_step_is_drawn_before_and_after_with_the_changed_weights_highlighted():
+    step = trace_example(1)
+    display = plot.network(step)
+    before, after = display.before_, display.after_
+    assert before.ax_ is not after.ax_ and before.figure_ is after.figure_
+    old_weights = {("o1", "h1"): "0.4", ("h1", "x1"): "0.15", ("h1", "bias1"): "0.35"}
+    new_weights = {("o1", "h1"): "0.3589", ("o1", "h2"): "0.4087", ("o2", "h1"): "0.5113",
+                   ("o2", "h2"): "0.5614", ("h1", "x1"): "0.1498", ("h1", "x2"): "0.1996",
+                   ("h2", "x1"): "0.2498", ("h2", "x2"): "0.2995", ("h1", "bias1"): "0.35"}
+    assert {k: edge_text(before, k) for k in old_weights} == old_weights
+    assert {k: edge_text(after, k) for k in new_weights} == new_weights
+    # Every weight changed, no bias did (example 1 keeps them fixed).
+    assert display.changed_ == {k for k in new_weights if not k[1].startswith("bias")}
+    for key, label in after.edge_labels_.items():
+        face = to_rgba(label.get_bbox_patch().get_facecolor(), 1)
+        assert face == to_rgba(plot.HIGHLIGHT if key in display.changed_ else "white"), key
+        assert label.get_fontweight() == ("bold" if key in display.changed_ else "normal")
+    assert all(to_rgba(label.get_bbox_patch().get_facecolor(), 1) == to_rgba("white")
+               for label in before.edge_labels_.values())
+    assert before.ax_.get_title() == "before the step: E = 0.2984"
+    assert after.ax_.get_title() == "after the step (learning rate 0.5): E = 0.291"
+    # After: the forward pass with the new weights; its outputs are the trace's.
+    assert after.unit_texts_["o1"].get_text() == \
+        f"net 1.057\nout {plot.number_text(step.outputs_after[0])}\nt 0.01"
+    assert before.unit_texts_["o1"].get_text() == "net 1.106\nout 0.7514\nt 0.01\nδ 0.1385"
+    # One scale for both: the same weight is as wide before and after.
+    assert before.edges_[("h1", "bias1")].get_linewidth() == \
+        after.edges_[("h1", "bias1")].get_linewidth()
+
+
+def test_the_xor_step_highlights_only_what_moved():
+    display = plot.network(trace_example(2))
+    assert display.changed_ == {("h1", "bias1"), ("h2", "bias1"), ("h3", "bias1"),
+                                ("o1", "h1"), ("o1", "h2"), ("o1", "h3"), ("o1", "bias2")}
+    assert edge_text(display.after_, ("h1", "x1")) == "1"       # input 0: unchanged
+    assert edge_text(display.after_, ("o1", "h1")) == "0.6"
+    assert display.after_.unit_texts_["o1"].get_text() == "net 1.68\nout 1.68\nt 0"
+
+
+def test_a_large_network_is_thinned_without_labels():
+    net = fastbp.MLP([784, 128, 10], seed=0)
+    display = plot.network(net, np.zeros(784))
+    assert display.n_edges_ == 784 * 128 + 128 + 128 * 10 + 10
+    assert plot.MAX_EDGES - 2 <= len(display.edges_) <= plot.MAX_EDGES + 2
+    assert display.edge_labels_ == {} and display.unit_texts_ == {}
+    # Of each layer, the strongest edges are the ones drawn.
+    values = display.edge_values()
+    for l, prefix in enumerate(("h", "o")):
+        layer = {k: abs(w) for k, w in values.items() if k[0].startswith(prefix)}
+        drawn = [w for k, w in layer.items() if k in display.edges_]
+        hidden = [w for k, w in layer.items() if k not in display.edges_]
+        assert drawn and min(drawn) >= max(hidden)
+    assert all(line.get_linewidth() <= plot.MAX_WIDTH / 3 for line in display.edges_.values())
+
+
+def test_labels_can_be_asked_for_or_turned_off():
+    net, _ = example_net(1)
+    assert plot.network(net, labels=False).edge_labels_ == {}
+    big = fastbp.MLP([10, 8, 2], seed=0)
+    assert len(plot.network(big, labels=True).edge_labels_) == 10 * 8 + 8 + 8 * 2 + 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (([1.0, 2.0, 3.0], None), "x has 3 features, but the network has 2"),
+    (([0.05, 0.1], [1.0]), "t has 1 outputs, but the network has 2"),
+    ((None, [0.0, 1.0]), "t needs x"),
+])
+def test_network_refuses_a_sample_that_does_not_fit(args, message):
+    net, _ = example_net(1)
+    with pytest.raises(ValueError, match=message):
+        plot.network(net, *args)
+    assert plt.get_fignums() == []               # refused before anything is drawn
+
+
+def test_a_step_holds_its_own_sample():
+    with pytest.raises(ValueError, match="a StepTrace holds its own sample"):
+        plot.network(trace_example(1), x=[0.05, 0.1])
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="two Axes"):
+        plot.network(trace_example(1), ax=[ax])
+
+
+def test_each_column_is_captioned_with_its_activation():
+    net = fastbp.MLP([2, 3, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    display = plot.network(net)
+    assert [t.get_text() for t in display.layer_texts_] == ["inputs", "tanh", "sigmoid"]
+    xs = [t.get_position()[0] for t in display.layer_texts_]
+    assert xs == [display.units_[u].center[0] for u in ("x1", "h1", "o1")]
+
+
+@pytest.mark.parametrize("max_edges", [0, -3, 2.5])
+def test_max_edges_must_be_a_positive_whole_number(max_edges):
+    net, _ = example_net(1)
+    with pytest.raises((ValueError, TypeError), match="max_edges"):
+        plot.network(net, max_edges=max_edges)
+    assert plt.get_fignums() == []

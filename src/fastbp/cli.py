@@ -433,6 +433,9 @@ def trace(args):
     if given:
         title = (f"Worked example {args.example} with "
                  + ", ".join("--" + option.replace("_", "-") for option in given))
+    if "weights" in given and "biases" not in given:
+        _check_example_biases(args.example, settings["weights"], settings["biases"])
+    picture = _picture_format(args.plot) if args.plot is not None else None
     try:
         net = fastbp.MLP.from_weights(settings["weights"], settings["biases"],
                                       activation=settings["activation"],
@@ -447,7 +450,52 @@ def trace(args):
     except (TypeError, ValueError) as e:
         raise UsageError(e) from None
     print(title, "", step, sep="\n")
+    if picture is not None:
+        _save_picture(step, title, args.plot, picture)
     return 0
+
+
+def _check_example_biases(number, weights, biases):
+    """--weights without --biases keeps the example's biases: refuse, naming
+    --biases, when they do not fit the new weights."""
+    if biases is None:
+        return
+    fits = len(biases) == len(weights) and all(
+        isinstance(W, list) and len(b) == len(W) for W, b in zip(weights, biases))
+    if not fits:
+        shape = [len(b) for b in biases]
+        raise UsageError(f"--weights is given without --biases, and example {number}'s "
+                         f"biases (units per layer {shape}) do not fit those weights: give "
+                         "--biases too, one list per layer, or --biases none")
+
+
+def _picture_format(path):
+    """The picture format of --plot's file name, checked before the step."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UsageError("--plot draws with matplotlib, which is not installed: "
+                         "pip install fastbp[plot]") from None
+    kind = os.path.splitext(path)[1].lstrip(".").lower()
+    formats = Figure().canvas.get_supported_filetypes()
+    if kind not in formats:
+        raise UsageError(f"--plot: cannot tell the picture format of {path!r}; end the file "
+                         f"name with one of {', '.join('.' + f for f in sorted(formats))}")
+    return kind
+
+
+def _save_picture(step, title, path, kind):
+    """The step drawn before and after (fastbp.plot.network) into ``path``;
+    a Figure of its own, so no display or pyplot state is involved."""
+    from matplotlib.figure import Figure
+    from fastbp.plot import StepDisplay
+    display = StepDisplay(step)
+    width, height = display.before_.figure_size()
+    # Half an inch more for the title.
+    figure = Figure(figsize=(2 * width, height + 0.5), layout="constrained")
+    display.plot(figure.subplots(1, 2))
+    figure.suptitle(title)
+    figure.savefig(path, format=kind, dpi=120)
 
 
 # -- bench, demo, config ------------------------------------------------------------
@@ -566,6 +614,7 @@ def build_parser():
         epilog="examples:\n"
                "  fastbp trace                       # worked example 1\n"
                "  fastbp trace --example 2 --lr 0.05\n"
+               "  fastbp trace --plot network.png   # and the picture of the step\n"
                "  fastbp trace --weights '[[[0.1, 0.2]], [[0.3]]]' --biases none "
                "--input 1,2 --target 1"))
     return parser
@@ -631,6 +680,9 @@ def _trace_arguments(p):
     p.add_argument("--lr", type=positive_float, **change, help="learning rate")
     p.add_argument("--update-biases", action=argparse.BooleanOptionalAction, **change,
                    help="train the biases too, or not (example 1 keeps them fixed)")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also draw the network before and after the step into FILE (.png, "
+                        ".svg, .pdf, ...; needs matplotlib)")
 
 
 # -- entry point --------------------------------------------------------------------

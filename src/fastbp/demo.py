@@ -88,6 +88,8 @@ def speed(shape=(64, 128, 10), dtype="float64", n_fast=20000, n_ref=20):
 def main():
     print("== Worked example 1: one backpropagation step, by hand ==\n")
     print(worked_example())
+    print("\n(The picture of this step, the network before and after it: "
+          "fastbp trace --plot network.png)")
     print("\n== Worked example 2: the XOR network's first step, corrected ==")
     print("(The tutorial moves every weight to 1.4; gradient descent moves them to 0.6,\n"
           " and leaves the weights from the two zero inputs alone.)\n")

@@ -589,6 +589,20 @@ class MLP:
             f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
             "the parameters it had before that block of samples.")
 
+    def _repr_html_(self):
+        """A notebook's summary: layers, activations, loss, parameters, dtype
+        and the kernel path that runs them."""
+        from fastbp._config import kernel_path
+        n_biases = sum(self.layer_sizes[1:]) if self.bias else 0
+        rows = {"layers": " &rarr; ".join(map(str, self.layer_sizes)),
+                "activations": ", ".join(self.activations), "loss": self.loss_name,
+                "parameters": f"{self.params.size:,} ({self.params.size - n_biases:,} weights, "
+                              f"{n_biases:,} biases)",
+                "dtype": self.dtype.name, "kernel path": kernel_path()}
+        cells = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>"
+                        f"{v}</td></tr>" for k, v in rows.items())
+        return f"<table><caption>fastbp.MLP</caption>{cells}</table>"
+
 
 def _compiled(optimizer):
     """The compiled core's view of a checked ``fastbp.optim`` optimizer, built

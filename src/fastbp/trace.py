@@ -2,7 +2,9 @@
 
 ``trace_step`` records every number of one SGD step (net inputs, outputs,
 errors, deltas, gradients, new weights) and ``str()`` of the result prints
-them line by line, each with the formula it comes from.
+them line by line, each with the formula it comes from. A notebook shows the
+same step as a page of LaTeX formulas (``fastbp._page``), and
+``fastbp.plot.network`` draws it.
 
 The intermediate numbers are computed in double precision by
 ``fastbp.reference``; the update itself is the model's own ``train_step``,
@@ -43,7 +45,8 @@ class LayerTrace:
 
 @dataclass
 class StepTrace:
-    """Every number of one training step; ``str()`` is the worked report."""
+    """Every number of one training step; ``str()`` is the worked report,
+    ``_repr_markdown_`` the worked page a notebook displays."""
     x: list
     t: list
     lr: float
@@ -58,6 +61,19 @@ class StepTrace:
     def __str__(self):
         return "\n".join(_report(self))
 
+    def _repr_markdown_(self):
+        """The worked page a notebook shows: the formulas in LaTeX with the
+        numbers substituted (``fastbp._page``)."""
+        from fastbp._page import page
+        return page(self)
+
+    @property
+    def unit_names(self):
+        """Names of the units per layer, as the report writes them: x1.. for
+        the inputs, h1.. (h1.1.. with several hidden layers), o1.. outputs."""
+        sizes = [len(self.x)] + [len(layer.outs) for layer in self.layers]
+        return _unit_names(len(self.layers), sizes)
+
 
 def trace_step(net, x, t, lr, update_biases=True):
     """Perform ``net.train_step(x, t, lr, update_biases)`` and return a
@@ -67,10 +83,7 @@ def trace_step(net, x, t, lr, update_biases=True):
     refused before the model changes.
     """
     ref = _as_reference(net)
-    x, t = ref._sample(x, t)
-    nets, outs = ref.forward(x)
-    error, top = ref.output_deltas(nets, outs, t)
-    deltas = ref.backward(outs, top)
+    x, t, nets, outs, error, deltas = passes(ref, x, t)
     inputs = [x] + outs[:-1]
     before = [(W, b) for W, b in zip(ref.weights, ref.biases or [None] * len(ref.weights))]
 
@@ -94,6 +107,19 @@ def trace_step(net, x, t, lr, update_biases=True):
         output_errors=_output_errors(ref.loss_name, outs[-1], nets[-1], t),
         error_before=error, error_after=after.output_deltas(final_nets, final_outs, t)[0],
         outputs_after=final_outs[-1])
+
+
+def passes(ref, x, t=None):
+    """The forward and backward passes of ``ref`` (a ``reference.MLP``) on one
+    sample, the model unchanged: (x, t, nets, outs, error, deltas) with lists
+    per layer; without a target, t, error and deltas are None."""
+    if t is None:
+        x = ref._sample(x, [0.0] * ref.layer_sizes[-1])[0]
+        return (x, None, *ref.forward(x), None, None)
+    x, t = ref._sample(x, t)
+    nets, outs = ref.forward(x)
+    error, top = ref.output_deltas(nets, outs, t)
+    return x, t, nets, outs, error, ref.backward(outs, top)
 
 
 def _as_reference(net):
@@ -158,10 +184,16 @@ DERIVATIVE_TEXT = {
 }
 
 
+def biases_text(tr):
+    """What the step does with the biases, for the report's first line."""
+    if tr.layers[0].biases is None:
+        return "no biases"
+    return "biases updated" if tr.update_biases else "biases fixed"
+
+
 def _report(tr):
-    sizes = [len(tr.x)] + [len(layer.outs) for layer in tr.layers]
-    names = _unit_names(len(tr.layers), sizes)
-    biases = "biases updated" if tr.update_biases else "biases fixed"
+    names = tr.unit_names
+    biases = biases_text(tr)
     yield f"One training step: loss {tr.loss_name}, learning rate {_num(tr.lr)}, {biases}"
     yield "  " + "   ".join(f"{n} = {_num(v)}" for n, v in zip(names[0], tr.x))
     yield "  " + "   ".join(f"target {n} = {_num(v)}" for n, v in zip(names[-1], tr.t))
@@ -185,7 +217,8 @@ def _report(tr):
     for l in range(len(tr.layers) - 1, -1, -1):
         yield from _backward_lines(tr, l, names)
     yield ""
-    yield f"Update: w <- w - {_num(tr.lr)} dE/dw" + ("" if tr.update_biases else " (biases fixed)")
+    fixed = biases == "biases fixed"
+    yield f"Update: w <- w - {_num(tr.lr)} dE/dw" + (" (biases fixed)" if fixed else "")
     for l, layer in enumerate(tr.layers):
         for j, u in enumerate(names[l + 1]):
             for i, v in enumerate(names[l]):
@@ -210,7 +243,7 @@ def _net_terms(layer, j, input_names):
 
 def _error_formula(loss_name):
     return {"squared_error": "E = sum_k 1/2 (t_k - out_k)^2",
-            "binary_cross_entropy": "E = -sum_k t_k log out_k + (1 - t_k) log(1 - out_k)",
+            "binary_cross_entropy": "E = -sum_k [t_k log out_k + (1 - t_k) log(1 - out_k)]",
             "cross_entropy": "E = -sum_k t_k log out_k"}[loss_name]
 
 
@@ -240,3 +273,5 @@ def _backward_lines(tr, l, names):
         for i, v in enumerate(names[l]):
             yield (f"    dE/dw {u},{v} = delta {u} * {v} = {_num(layer.deltas[j])} * "
                    f"{_num(layer.inputs[i])} = {_num(layer.grad_weights[j][i])}")
+        if layer.grad_biases is not None:
+            yield f"    dE/db {u} = delta {u} = {_num(layer.grad_biases[j])}"
