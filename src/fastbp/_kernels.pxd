@@ -52,6 +52,7 @@ cdef extern from "fbp_kernels.h" nogil:
         int kind
         double lr
         double weight_decay
+        int weights_only_decay
         double momentum
         int nesterov
         double beta1, beta2, eps

@@ -1,5 +1,5 @@
-"""The names fastbp knows, each written once: activations, losses, optimizers
-and schedules, with the codes the compiled core gives them, and the defaults
+"""The names fastbp knows, each written once: activations, losses, optimizers,
+schedules and initialisations, with the codes the compiled core gives them, and the defaults
 of ``fit``'s options (those of an optimizer or a schedule are its class's, in
 ``fastbp.optim``). Read by the core wrapper, validation, the reference, the
 trace, the command line and the scikit-learn estimators.
@@ -11,6 +11,8 @@ ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam", "rprop")
 SCHEDULES = ("constant", "invscaling", "step")
+# Schemes of the initial parameters (fastbp._random; formulas in MLP's docstring).
+INITS = ("auto", "glorot_uniform", "he_uniform", "sklearn")
 
 # Softmax couples the units of its layer: only the output layer may use it.
 OUTPUT_ONLY = "softmax"

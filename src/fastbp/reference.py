@@ -415,12 +415,15 @@ class MLP:
 
     def _optimizer_update(self, grads, count, optimizer, lr, update_biases, state):
         """params -= step(g) for each trainable parameter, g its mean gradient
-        over the batch plus weight_decay * param (the steps are below)."""
+        over the batch plus weight_decay * param (of the weights alone unless
+        decay_biases; the steps are below)."""
         step = STEPS[type(optimizer)]
         params = self.params
         sums = self._flat(grads)
+        weights = set(self._trainable(False))
         for i in self._trainable(update_biases):
-            g = sums[i] / count + optimizer.weight_decay * params[i]
+            decays = optimizer.decay_biases or i in weights
+            g = sums[i] / count + (optimizer.weight_decay if decays else 0.0) * params[i]
             params[i] -= step(g, i, state, optimizer, lr)
         self._set_params(params)
 
