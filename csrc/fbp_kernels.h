@@ -68,13 +68,15 @@ typedef enum {
     FBP_TANH = 2,
     FBP_RELU = 3,
     FBP_LEAKY_RELU = 4,
-    FBP_SOFTMAX = 5
+    FBP_SOFTMAX = 5,
+    FBP_EXP = 6
 } fbp_activation;
 
 typedef enum {
     FBP_SQUARED_ERROR = 0,
     FBP_BINARY_CROSS_ENTROPY = 1,
-    FBP_CROSS_ENTROPY = 2
+    FBP_CROSS_ENTROPY = 2,
+    FBP_POISSON = 3       /* half the Poisson deviance, with an exp output */
 } fbp_loss;
 
 /* Slope of leaky_relu for negative inputs (PyTorch's default). */

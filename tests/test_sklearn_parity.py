@@ -263,3 +263,63 @@ def test_progress_shows_a_bar(solver, capsys):
     assert "4/4" in shown.err or "4/4" in shown.out
     MLPClassifier((5,), solver=solver, max_iter=4, random_state=0).fit(X, y)
     assert capsys.readouterr() == ("", "")
+
+
+# -- Poisson ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+@pytest.mark.parametrize("sizes", [[3, 5, 2], [3, 2]])
+def test_poisson_loss_matches_the_reference(batch_size, sizes):
+    """exp outputs on half the Poisson deviance, per sample and by matrices,
+    against fastbp.reference to rounding."""
+    from fastbp import reference
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    Y = rng.poisson(2.0, size=(30, 2)).astype(float)
+    net = MLP(sizes, activation="tanh", output_activation="exp", loss="poisson", seed=0)
+    ref = reference.MLP.from_model(net)
+    assert net.loss(X, Y) == pytest.approx(ref.loss(X, Y), rel=1e-13)
+    fast = net.fit(X, Y, epochs=5, lr=0.01, batch_size=batch_size, seed=0)
+    slow = ref.fit(X, Y, epochs=5, lr=0.01, batch_size=batch_size, seed=0)
+    np.testing.assert_allclose(fast.loss, slow.loss, rtol=1e-12)
+    np.testing.assert_allclose(net.params, ref.params, rtol=1e-10, atol=1e-13)
+
+
+def test_poisson_loss_is_half_the_deviance():
+    net = MLP([1, 1], activation="exp", loss="poisson", seed=0)
+    net.weights[0][...] = 0.0
+    net.biases[0][...] = math.log(2.0)           # every prediction is 2
+    Y = np.array([[0.0], [1.0], [3.0]])
+    expected = np.mean([2 - t * math.log(2) + (t * math.log(t) if t else 0) - t
+                        for t in Y.ravel()])
+    assert net.loss(np.zeros((3, 1)), Y) == pytest.approx(expected, rel=1e-14)
+    with pytest.raises(ValueError, match="poisson needs non-negative targets"):
+        net.fit(np.zeros((1, 1)), [[-1.0]])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_poisson_lbfgs_objective_is_sklearns(weighted):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 4))
+    y = rng.poisson(np.exp(X[:, 0] / 2)).astype(float)
+    sw = rng.uniform(0.5, 2, 40) if weighted else None
+    kwargs = dict(hidden_layer_sizes=(6,), loss="poisson", solver="lbfgs", alpha=0.3,
+                  max_iter=2, random_state=0)
+    ours = MLPRegressor(**kwargs).fit(X, y)
+    theirs = neural_network.MLPRegressor(**kwargs).fit(X, y)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    packed = np.concatenate([c.ravel() for c in ours.coefs_] + ours.intercepts_)
+    Y = y.reshape(-1, 1)
+    loss, grad = ours._loss_grad_lbfgs(packed.copy(), X, Y, sw)
+    expected_loss, expected_grad = sklearn_loss_grad(theirs, packed.copy(), X, Y, sw)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-12)
+
+
+def test_poisson_regressor_refuses_negative_targets():
+    X = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="negative which is not allowed for Poisson"):
+        MLPRegressor(loss="poisson").fit(X, [1.0, 0.0, -1.0, 2.0])
+    with pytest.raises(ValueError, match="loss"):
+        MLPRegressor(loss="huber").fit(X, [1.0, 0.0, 1.0, 2.0])

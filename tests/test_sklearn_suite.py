@@ -19,10 +19,8 @@ sklearn = pytest.importorskip("sklearn")
 IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
 PRIVATE = ("test_fit", "test_learning_rate_warmstart", "test_adaptive_learning_rate")
 SPARSE = "sparse input: issue 15 part 3"
-POISSON = "MLPRegressor(loss='poisson'): not implemented yet (issue 15 part 5)"
 XFAIL = {
     "test_sparse_matrices": SPARSE,
-    "test_mlp_vs_poisson_glm_equivalent": POISSON,
 }
 # Marks the tests of XFAIL (by name, any parametrisation) in the copied module.
 CONFTEST = f"""

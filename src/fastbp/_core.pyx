@@ -17,8 +17,8 @@ from fastbp._kernels cimport *
 # The codes of the C enums (csrc/fbp_kernels.h), in the order of the names
 # in fastbp._vocabulary, which pairs them up.
 ACTIVATION_CODES = (FBP_IDENTITY, FBP_SIGMOID, FBP_TANH, FBP_RELU, FBP_LEAKY_RELU,
-                    FBP_SOFTMAX)
-LOSS_CODES = (FBP_SQUARED_ERROR, FBP_BINARY_CROSS_ENTROPY, FBP_CROSS_ENTROPY)
+                    FBP_SOFTMAX, FBP_EXP)
+LOSS_CODES = (FBP_SQUARED_ERROR, FBP_BINARY_CROSS_ENTROPY, FBP_CROSS_ENTROPY, FBP_POISSON)
 OPTIMIZER_CODES = (FBP_SGD, FBP_ADAM, FBP_RPROP)
 PATHS = ("baseline", "avx2", "avx512")
 # Batches, and predict and loss calls, of at least this many samples run as

@@ -22,8 +22,7 @@ scikit-learn, on purpose:
 - Sample weights are scaled to mean 1 over the training data: each batch's
   gradient is their weighted mean over its size, not over its weight total.
 - Solvers are scikit-learn's "lbfgs", "sgd" and "adam", and fastbp's
-  "rprop". Input must be dense; MLPRegressor's loss="poisson" is not
-  implemented yet.
+  "rprop". Input must be dense.
 - A stochastic fit whose loss stops being finite raises
   ``fastbp.DivergenceError`` (a ValueError, with scikit-learn's words) and
   keeps the last finite parameters; with ``early_stopping`` it records a NaN
@@ -200,6 +199,8 @@ def _check_params(est):
     _hidden_sizes(est.hidden_layer_sizes)
     check.check_choice(est.activation, "activation", tuple(ACTIVATIONS))
     check.check_choice(est.solver, "solver", SOLVERS)
+    if not is_classifier(est):
+        check.check_choice(est.loss, "loss", REGRESSION_LOSSES)
     check_init(est.init)
     check.check_positive_int(est.max_fun, "max_fun")
     check.check_choice(est.learning_rate, "learning_rate", SCHEDULES)
@@ -746,12 +747,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     __doc__ = """A multi-layer perceptron regressor trained by fastbp's compiled core.
 
     scikit-learn's ``MLPRegressor`` API: identity outputs, one per target,
-    trained on the squared error (summed over the outputs).
+    trained on the squared error (summed over the outputs), or exp outputs
+    on the Poisson deviance.
 
     Parameters
     ----------
     loss : {"squared_error", "poisson"}, default="squared_error"
-        scikit-learn's choice; "poisson" is refused for now (not implemented).
+        "poisson": half the Poisson deviance of exp outputs (targets >= 0),
+        as scikit-learn's.
     """ + _PARAMETERS.replace("""
     Parameters
     ----------""", "", 1) + """
@@ -802,18 +805,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    @staticmethod
-    def _encode_targets(y, first, incremental, classes):
+    def _encode_targets(self, y, first, incremental, classes):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError("Some value(s) of y are negative which is not allowed for "
+                             "Poisson regression.")
         return y, y.reshape(y.shape[0], -1)
 
     def _output(self):
-        check.check_choice(self.loss, "loss", REGRESSION_LOSSES)
-        if self.loss == "poisson":
-            raise ValueError("loss='poisson' (an exp output with the Poisson deviance) is "
-                             "not implemented in fastbp yet")
-        return "identity", "squared_error"
+        # Poisson: exp outputs, the mean's log link, as scikit-learn's.
+        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "squared_error")
 
     def _score_validated(self, data, out):
         return r2_score(data.y, self._values(out), sample_weight=data.sample_weight)

@@ -46,13 +46,15 @@ class MLP:
     activation : str or sequence of str, default "sigmoid"
         Activation of the hidden layers, or one name per weight layer:
         identity, sigmoid, tanh, relu, leaky_relu (slope 0.01 below zero),
-        softmax (output layer only).
+        softmax (output layer only), exp.
     output_activation : str, optional
         Activation of the output layer; None keeps ``activation``'s.
     loss : str, default "squared_error"
         Per sample, summed over outputs: squared_error E = sum 1/2 (t - o)^2;
         binary_cross_entropy (needs a sigmoid output, targets in [0, 1]);
-        cross_entropy (needs a softmax output, one-hot or probability targets).
+        cross_entropy (needs a softmax output, one-hot or probability targets);
+        poisson, half the Poisson deviance sum o - t log o + t log t - t
+        (needs an exp output, targets >= 0; scikit-learn's log link).
     bias : bool, default True
     dtype : float32 or float64, default float64
         Type of the parameters and of every computation.

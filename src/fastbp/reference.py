@@ -64,7 +64,7 @@ def identity(x):
 
 
 FUNCTIONS = {"identity": identity, "sigmoid": sigmoid, "tanh": math.tanh,
-             "relu": relu, "leaky_relu": leaky_relu}
+             "relu": relu, "leaky_relu": leaky_relu, "exp": math.exp}
 
 DERIVATIVES = {
     "identity": lambda a: 1.0,
@@ -72,6 +72,7 @@ DERIVATIVES = {
     "tanh": lambda a: 1.0 - a * a,
     "relu": lambda a: 1.0 if a > 0 else 0.0,
     "leaky_relu": lambda a: 1.0 if a > 0 else LEAKY_SLOPE,
+    "exp": lambda a: a,
 }
 
 
@@ -122,9 +123,17 @@ def cross_entropy(outs, targets, nets, activation):
     return E, [o * mass - t for o, t in zip(outs, targets)]     # softmax cancels
 
 
+def poisson(outs, targets, nets, activation):
+    # Half the Poisson deviance of o = exp(z): o - t z + t log t - t.
+    E = sum(o - t * z + (t * math.log(t) if t > 0 else 0.0) - t
+            for o, t, z in zip(outs, targets, nets))
+    return E, [o - t for o, t in zip(outs, targets)]            # exp cancels
+
+
 LOSS_FUNCTIONS = {"squared_error": squared_error,
                   "binary_cross_entropy": binary_cross_entropy,
-                  "cross_entropy": cross_entropy}
+                  "cross_entropy": cross_entropy,
+                  "poisson": poisson}
 
 
 def _rounded(matrix, dtype):

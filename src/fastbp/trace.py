@@ -155,6 +155,7 @@ DERIVATIVE_TEXT = {
     "identity": "1",
     "relu": "relu'(net {u})",
     "leaky_relu": "leaky_relu'(net {u})",
+    "exp": "out {u}",
 }
 
 
