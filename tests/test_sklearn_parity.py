@@ -72,6 +72,14 @@ def test_callable_init_gets_a_seeded_generator():
     np.testing.assert_array_equal(a.biases[1], [0.5, 0.5])
 
 
+@pytest.mark.parametrize("init", ["auto", "glorot_uniform", "he_uniform", "sklearn"])
+def test_reference_draws_the_same_initial_parameters(init):
+    from fastbp import reference
+    fast = MLP([5, 7, 3], activation="tanh", seed=11, init=init)
+    slow = reference.MLP([5, 7, 3], activation="tanh", seed=11, init=init)
+    np.testing.assert_array_equal(fast.params, slow.params)
+
+
 @pytest.mark.parametrize("init, match", [
     ("xavier", "init must be one of"),
     (lambda rng, n_in, n_out: np.zeros((n_out, n_in)), "pair"),

@@ -85,11 +85,6 @@ def _called(init, rng, n_in, n_out, layer):
     return W, b
 
 
-def initial_weights(sizes, activations, seed):
-    """The weights of init="auto" (whose biases are zero)."""
-    return initial_parameters(sizes, activations, seed)[0]
-
-
 def epoch_orders(n_samples, epochs, shuffle, seed):
     """The sample order of each epoch: a fresh permutation per epoch from
     ``numpy.random.default_rng(seed)``, or ``range(n_samples)`` when not

@@ -157,14 +157,16 @@ _PARAMETERS = """
     loss_ : float
         The training loss of the last epoch.
     loss_curve_ : list of float
-        The training loss of every epoch, penalty included (see the module).
+        The training loss of every epoch (iteration for lbfgs), penalty
+        included (see the module).
     best_loss_ : float or None
         The lowest of ``loss_curve_``; None with ``early_stopping``.
     validation_scores_ : list of float or None
         Score on the held-out data after every epoch, with ``early_stopping``.
     best_validation_score_ : float or None
     n_iter_ : int
-        Epochs run by the latest ``fit`` (1 after ``partial_fit``).
+        Epochs (lbfgs: iterations) run by the latest ``fit`` (1 after
+        ``partial_fit``).
     t_ : int
         Training samples seen, over all calls.
     n_features_in_ : int
@@ -395,6 +397,7 @@ class _BaseMLP(BaseEstimator):
                 reporter.close()
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = float(result.fun)
+        self.best_loss_ = min(self.loss_curve_, default=self.loss_)
         if not check.all_finite(net.params):
             raise DivergenceError(NON_FINITE)
         if result.status != 0:

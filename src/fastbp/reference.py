@@ -33,7 +33,7 @@ import numpy as np
 from fastbp import _validation as check
 from fastbp import optim
 from fastbp._progress import make_reporter
-from fastbp._random import epoch_orders, initial_weights
+from fastbp._random import check_init, epoch_orders, initial_parameters
 from fastbp._vocabulary import FIT
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -146,15 +146,16 @@ class MLP:
     parameters, and the module docstring for conventions and types."""
 
     def __init__(self, layer_sizes, activation="sigmoid", output_activation=None,
-                 loss="squared_error", bias=True, dtype="float64", seed=None):
+                 loss="squared_error", bias=True, dtype="float64", seed=None, init="auto"):
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
-        initial = initial_weights(sizes, activations, check.check_seed(seed))
+        weights, biases = initial_parameters(sizes, activations, check.check_seed(seed),
+                                             check_init(init))
         dtype = check.check_dtype(dtype)
         self._build(sizes, activations, loss, dtype, check.check_bool(bias, "bias"))
-        self.weights = [_rounded(W, dtype) for W in initial]
-        self.biases = [[0.0] * n for n in sizes[1:]] if self.bias else None
+        self.weights = [_rounded(W, dtype) for W in weights]
+        self.biases = [_rounded(b, dtype) for b in biases] if self.bias else None
 
     @classmethod
     def from_weights(cls, weights, biases=None, activation="sigmoid",
