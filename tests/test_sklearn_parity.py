@@ -325,6 +325,13 @@ def test_poisson_lbfgs_objective_is_sklearns(weighted):
     np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-12)
 
 
+def test_warm_start_cannot_switch_the_loss():
+    X = np.abs(np.random.default_rng(0).normal(size=(20, 2)))
+    reg = MLPRegressor((3,), max_iter=2, random_state=0).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="cannot continue training"):
+        reg.set_params(warm_start=True, loss="poisson").fit(X, X[:, 0])
+
+
 def test_poisson_regressor_refuses_negative_targets():
     X = np.zeros((4, 2))
     with pytest.raises(ValueError, match="negative which is not allowed for Poisson"):

@@ -453,6 +453,11 @@ class _BaseMLP(BaseEstimator):
                 f"hidden activations {list(self.net_.activations[:-1])} as a "
                 f"{list(sizes)} one with {list(hidden)}; set warm_start=False to start "
                 "afresh")
+        output = (self.net_.activations[-1], self.net_.loss_name)
+        if output != self._output():
+            raise ValueError(f"cannot continue training a network with output {output} as "
+                             f"one with output {self._output()}; set warm_start=False to "
+                             "start afresh")
 
     def _reset_stopping(self):
         self._no_improvement_count = 0
