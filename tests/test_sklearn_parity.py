@@ -338,3 +338,16 @@ def test_poisson_regressor_refuses_negative_targets():
         MLPRegressor(loss="poisson").fit(X, [1.0, 0.0, -1.0, 2.0])
     with pytest.raises(ValueError, match="loss"):
         MLPRegressor(loss="huber").fit(X, [1.0, 0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("y", [["b", "a", "c", "a"], [3, 1, 3, 1], [True, False, False, True],
+                               [2.0, -1.0, 2.0, 7.0]], ids=["str", "int", "bool", "float"])
+def test_targets_are_labelbinarizers(y):
+    """The lookup that encodes labels gives LabelBinarizer's indicators."""
+    y = np.array(y)
+    X = np.arange(8.0).reshape(4, 2)
+    clf = MLPClassifier((2,), max_iter=1, random_state=0).fit(X, y)
+    Y = clf._encode_targets(y, False, False, None)[1]
+    np.testing.assert_array_equal(Y, LabelBinarizer().fit(y).transform(y))
+    with pytest.raises(ValueError, match="has classes not in"):
+        clf.partial_fit(X, np.array([y[0], y[1], y[0], "z" if y.dtype.kind == "U" else 99]))

@@ -272,6 +272,22 @@ def _stochastic(est):
     return True
 
 
+def _one_hot(y, classes):
+    """LabelBinarizer's transform of labels y (1-D) with the sorted classes
+    (at least two), as float64, or None if y has other labels. A lookup in
+    classes: LabelBinarizer's own checks of y cost more than a small fit."""
+    index = np.searchsorted(classes, y)
+    known = index < len(classes)
+    known[known] = classes[index[known]] == y[known]
+    if not known.all():
+        return None
+    if len(classes) == 2:
+        return (index == 1).astype(np.float64).reshape(-1, 1)
+    Y = np.zeros((len(y), len(classes)))
+    Y[np.arange(len(y)), index] = 1.0
+    return Y
+
+
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, checks, the
     epoch loop and the fitted attributes."""
@@ -691,12 +707,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         binarizer = self._binarizer_for(y, first, incremental, classes)
-        classes = unique_labels(y)
-        if set(classes) - set(binarizer.classes_):
+        if y.ndim == 1 and len(binarizer.classes_) >= 2:
+            Y = _one_hot(y, binarizer.classes_)
+        else:
+            Y = None if set(unique_labels(y)) - set(binarizer.classes_) else (
+                binarizer.transform(y).astype(np.float64))
+        if Y is None:
             raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` has "
-                             f"{binarizer.classes_}. 'y' has {classes}.")
+                             f"{binarizer.classes_}. 'y' has {unique_labels(y)}.")
         self._binarizer, self.classes_ = binarizer, binarizer.classes_
-        return y, binarizer.transform(y).astype(np.float64)
+        return y, Y
 
     def _binarizer_for(self, y, first, incremental, classes):
         if incremental and first and classes is None and y.ndim == 1:
