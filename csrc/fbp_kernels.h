@@ -68,13 +68,15 @@ typedef enum {
     FBP_TANH = 2,
     FBP_RELU = 3,
     FBP_LEAKY_RELU = 4,
-    FBP_SOFTMAX = 5
+    FBP_SOFTMAX = 5,
+    FBP_EXP = 6
 } fbp_activation;
 
 typedef enum {
     FBP_SQUARED_ERROR = 0,
     FBP_BINARY_CROSS_ENTROPY = 1,
-    FBP_CROSS_ENTROPY = 2
+    FBP_CROSS_ENTROPY = 2,
+    FBP_POISSON = 3       /* half the Poisson deviance, with an exp output */
 } fbp_loss;
 
 /* Slope of leaky_relu for negative inputs (PyTorch's default). */
@@ -149,7 +151,8 @@ typedef enum {
 } fbp_optimizer;
 
 /* How a batch's gradient becomes an update. With g the batch's mean
- * gradient plus weight_decay * params (torch.optim's L2 decay):
+ * gradient plus weight_decay * params (torch.optim's L2 decay; on the
+ * weights alone with weights_only_decay):
  *   FBP_SGD    torch.optim.SGD, dampening 0: b := momentum b + g (b starts at
  *              0, so the first b is g); params -= lr (g + momentum b if
  *              nesterov, else b). momentum 0 is plain gradient descent.
@@ -164,6 +167,8 @@ typedef struct {
     int kind;             /* fbp_optimizer */
     double lr;            /* SGD and Adam (Rprop keeps its steps in state) */
     double weight_decay;
+    int weights_only_decay;  /* 1: decay the weights, not the biases
+                                (scikit-learn's alpha); 0: every parameter */
     double momentum;
     int nesterov;
     double beta1, beta2, eps;

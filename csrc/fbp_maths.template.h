@@ -270,6 +270,11 @@ FBP_INLINE void FBP_LOCAL(map_lanes)(int act, const T *x, T *v, ptrdiff_t n)
 /* v := f(net) for the n units of one layer; v may be net itself. */
 FBP_INLINE void FBP_LOCAL(activate)(int act, const T *net, T *v, ptrdiff_t n)
 {
+    if (act == FBP_EXP) {
+        /* libm's exp: the lanes' exp is made for softmax's arguments (<= 0). */
+        for (ptrdiff_t i = 0; i < n; i++) v[i] = (T)exp((double)net[i]);
+        return;
+    }
     if (act != FBP_SOFTMAX) {
         FBP_LOCAL(map_lanes)(act, net, v, n);
         return;
@@ -293,6 +298,10 @@ FBP_INLINE void FBP_LOCAL(scale_by_derivative)(int act, const T *FBP_RESTRICT a,
         for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] * (d[i] - (T)dot);
         return;
     }
+    if (act == FBP_EXP) {   /* exp' = exp */
+        for (ptrdiff_t i = 0; i < n; i++) d[i] *= a[i];
+        return;
+    }
     ptrdiff_t i = 0;
     for (; i + FBP_LANES <= n; i += FBP_LANES)
         FBP_LOCAL(store_lanes)(d + i, FBP_LOCAL(derivative_lanes)(
@@ -311,7 +320,8 @@ static inline double FBP_LOCAL(half_square)(T e)
 }
 
 /* Phase 2, the loss: E of one sample with outputs o = f(z); *mass := sum(t)
- * for the cross-entropy, else 1 (output_deltas needs it). */
+ * for the cross-entropy, else 1 (output_deltas needs it). The log losses and
+ * the Poisson deviance read z, their output activation's net input. */
 static inline double FBP_LOCAL(sample_loss)(const fbp_net *net, const T *o, const T *t,
                                             const T *z, T *mass)
 {
@@ -339,6 +349,14 @@ static inline double FBP_LOCAL(sample_loss)(const fbp_net *net, const T *o, cons
         *mass = (T)m;
         break;
     }
+    case FBP_POISSON:
+        /* E = sum o - t z + t log t - t, o = exp(z): half the Poisson
+         * deviance (scikit-learn's), 0 at o = t; its dE/dz is o - t. */
+        for (ptrdiff_t k = 0; k < K; k++) {
+            const double tk = t[k];
+            E += (double)o[k] - tk * z[k] + (tk > 0 ? tk * log(tk) : 0) - tk;
+        }
+        break;
     default: /* FBP_SQUARED_ERROR */
         for (ptrdiff_t k = 0; k < K; k++) E += FBP_LOCAL(half_square)(o[k] - t[k]);
         break;

@@ -11,9 +11,9 @@ static int check_net(const fbp_net *net)
     for (ptrdiff_t l = 0; l <= net->n_layers; l++)
         if (net->sizes[l] < 1) return FBP_NET_BAD_SIZES;
     for (ptrdiff_t l = 0; l < net->n_layers; l++)
-        if (net->activations[l] < FBP_IDENTITY || net->activations[l] > FBP_SOFTMAX)
+        if (net->activations[l] < FBP_IDENTITY || net->activations[l] > FBP_EXP)
             return FBP_NET_BAD_CODES;
-    if (net->loss < FBP_SQUARED_ERROR || net->loss > FBP_CROSS_ENTROPY) return FBP_NET_BAD_CODES;
+    if (net->loss < FBP_SQUARED_ERROR || net->loss > FBP_POISSON) return FBP_NET_BAD_CODES;
     ptrdiff_t end = 0;
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
         if (net->w_offsets[l] != end) return FBP_NET_BAD_LAYOUT;

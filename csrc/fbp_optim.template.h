@@ -12,14 +12,15 @@
 #endif
 
 /* One optimizer update of n parameters p from gradient sums g (times
- * scale: 1 / samples in the batch); s1 and s2 are their blocks of state,
- * t the number of this update (fbp_optimizer_options says how each works). */
+ * scale: 1 / samples in the batch) and weight decay wd; s1 and s2 are their
+ * blocks of state, t the number of this update (fbp_optimizer_options says
+ * how each works). */
 static void FBP_LOCAL(update_range)(const fbp_optimizer_options *o, T *FBP_RESTRICT p,
                                     const T *FBP_RESTRICT g, T *FBP_RESTRICT s1,
                                     T *FBP_RESTRICT s2, ptrdiff_t n, T scale,
-                                    ptrdiff_t t)
+                                    ptrdiff_t t, T wd)
 {
-    const T lr = (T)o->lr, wd = (T)o->weight_decay, mom = (T)o->momentum;
+    const T lr = (T)o->lr, mom = (T)o->momentum;
     switch (o->kind) {
     case FBP_ADAM: {
         const T b1 = (T)o->beta1, b2 = (T)o->beta2, eps = (T)o->eps;
@@ -79,10 +80,18 @@ static int FBP_LOCAL(optimizer_step)(const fbp_net *net, const fbp_train_options
         const ptrdiff_t n_b = net->b_offsets[l] >= 0 ? n_out : 0;
         /* Biases follow their layer's weights (fbp_net_init checks it). */
         const ptrdiff_t n = n_w + (opt->update_biases ? n_b : 0), at = net->w_offsets[l];
+        const T wd = (T)opt->optim.weight_decay;
+        /* The biases, when they do not decay, as a second range. */
+        const ptrdiff_t split = opt->optim.weights_only_decay ? n_w : n;
         T *p = params + at;
         FBP_LOCAL(update_range)(&opt->optim, p, grad + at, state ? state + at : NULL,
-                                state ? state + n_params + at : NULL, n,
-                                (T)1 / (T)count, t);
+                                state ? state + n_params + at : NULL, split,
+                                (T)1 / (T)count, t, wd);
+        if (split < n)
+            FBP_LOCAL(update_range)(&opt->optim, p + split, grad + at + split,
+                                    state ? state + at + split : NULL,
+                                    state ? state + n_params + at + split : NULL, n - split,
+                                    (T)1 / (T)count, t, 0);
         if (opt->check_params)
             for (ptrdiff_t i = 0; i < n; i++) bad |= p[i] - p[i] != 0;
         memset(grad + at, 0, (size_t)(n_w + n_b) * sizeof(T));

@@ -38,7 +38,7 @@ static int FBP_LOCAL(is_tiny)(const fbp_net *net)
     for (ptrdiff_t l = 0; l <= net->n_layers; l++)
         if (net->sizes[l] > FBP_LANES) return 0;
     for (ptrdiff_t l = 0; l < net->n_layers; l++)
-        if (net->activations[l] == FBP_SOFTMAX) return 0;
+        if (net->activations[l] == FBP_SOFTMAX || net->activations[l] == FBP_EXP) return 0;
     return 1;
 }
 

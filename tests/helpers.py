@@ -13,6 +13,8 @@ OPTIMIZERS = [
     pytest.param(dict(optimizer=optim.SGD(momentum=0.9)), id="momentum"),
     pytest.param(dict(optimizer=optim.SGD(momentum=0.8, nesterov=True)), id="nesterov"),
     pytest.param(dict(optimizer=optim.SGD(weight_decay=0.01)), id="sgd-decay"),
+    pytest.param(dict(optimizer=optim.SGD(momentum=0.9, weight_decay=0.05,
+                                          decay_biases=False)), id="decay-weights-only"),
     pytest.param(dict(optimizer="adam", lr=0.01), id="adam"),
     pytest.param(dict(optimizer=optim.Adam(lr=0.01, betas=(0.8, 0.99), eps=1e-6,
                                            weight_decay=0.001)), id="adam-decay"),

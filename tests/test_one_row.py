@@ -39,7 +39,9 @@ SETTINGS = [
 ]
 
 
-def learn(make, X, y, convert, classes=None):
+def learn(make, X, y, convert, classes=None, as_lists=False):
+    """predict, predict_proba and partial_fit a row at a time; with
+    as_lists, y and classes as new lists each call, as streams often do."""
     est = make()
     outputs = []
     for i in range(N):
@@ -48,7 +50,10 @@ def learn(make, X, y, convert, classes=None):
             outputs.append(est.predict_proba(row) if hasattr(est, "predict_proba")
                            else est.predict(row))
             outputs.append(est.predict(row))
-        est.partial_fit(row, y[i:i + 1], **({} if classes is None else dict(classes=classes)))
+        label = y[i:i + 1].tolist() if as_lists else y[i:i + 1]
+        given = {} if classes is None else dict(
+            classes=list(classes) if as_lists else classes)
+        est.partial_fit(row, label, **given)
     return est, outputs
 
 
@@ -61,17 +66,18 @@ def assert_same(fast, full):
     assert fast.net_._state.n_updates == full.net_._state.n_updates
 
 
+@pytest.mark.parametrize("as_lists", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("settings", SETTINGS)
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_classifier_stream_equals_the_full_path(settings, n_classes, dtype):
+def test_classifier_stream_equals_the_full_path(settings, n_classes, dtype, as_lists):
     X, y = stream("classifier", n_classes, dtype)
     classes = np.unique(y)
 
     def make():
         return MLPClassifier((7,), random_state=0, dtype=dtype, **settings)
-    fast, fast_out = learn(make, X, y, lambda r: r, classes)
-    full, full_out = learn(make, X, y, full_path, classes)
+    fast, fast_out = learn(make, X, y, lambda r: r, classes, as_lists)
+    full, full_out = learn(make, X, y, full_path, classes, as_lists)
     assert fast._one_row is not None
     assert_same(fast, full)
     for a, b in zip(fast_out, full_out):
@@ -98,7 +104,8 @@ def test_the_one_row_path_is_taken(monkeypatch):
     calls = []
     monkeypatch.setattr(type(est), "_fit", lambda *a, **k: calls.append(a))
     est.partial_fit(X[1:2], y[1:2])
-    est.predict(X[2:3])
+    est.partial_fit(X[2:3], [y[2]], classes=["cat", "dog"])
+    est.predict(X[3:4])
     assert calls == []
 
 

@@ -15,11 +15,12 @@ def data(n=12):
 # -- the objects -----------------------------------------------------------------
 
 def test_defaults_repr_and_equality():
-    assert repr(optim.SGD()) == "SGD(lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0)"
+    assert repr(optim.SGD()) == ("SGD(lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0, "
+                                 "decay_biases=True)")
     assert repr(optim.Adam()) == ("Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, "
-                                  "weight_decay=0.0)")
+                                  "weight_decay=0.0, decay_biases=True)")
     assert repr(optim.Rprop()) == ("Rprop(lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-06, 50.0), "
-                                   "weight_decay=0.0)")
+                                   "weight_decay=0.0, decay_biases=True)")
     assert repr(optim.Step(every=3)) == "Step(every=3, gamma=0.5)"
     assert repr(optim.Constant()) == "Constant()"
     assert optim.Adam(betas=[0.9, 0.999]) == optim.Adam()

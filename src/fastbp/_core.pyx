@@ -17,8 +17,8 @@ from fastbp._kernels cimport *
 # The codes of the C enums (csrc/fbp_kernels.h), in the order of the names
 # in fastbp._vocabulary, which pairs them up.
 ACTIVATION_CODES = (FBP_IDENTITY, FBP_SIGMOID, FBP_TANH, FBP_RELU, FBP_LEAKY_RELU,
-                    FBP_SOFTMAX)
-LOSS_CODES = (FBP_SQUARED_ERROR, FBP_BINARY_CROSS_ENTROPY, FBP_CROSS_ENTROPY)
+                    FBP_SOFTMAX, FBP_EXP)
+LOSS_CODES = (FBP_SQUARED_ERROR, FBP_BINARY_CROSS_ENTROPY, FBP_CROSS_ENTROPY, FBP_POISSON)
 OPTIMIZER_CODES = (FBP_SGD, FBP_ADAM, FBP_RPROP)
 PATHS = ("baseline", "avx2", "avx512")
 # Batches, and predict and loss calls, of at least this many samples run as
@@ -227,7 +227,8 @@ cdef class Optimizer:
     ----------
     kind : int, one of OPTIMIZER_CODES
     lr : float, step size of sgd and adam (set again each epoch by a schedule)
-    weight_decay, momentum : float; nesterov : bool (sgd)
+    weight_decay : float; weights_only_decay : bool, leave the biases undecayed
+    momentum : float; nesterov : bool (sgd)
     beta1, beta2, eps : float (adam)
     eta_minus, eta_plus, step_min, step_max : float (rprop)
     """
@@ -236,10 +237,12 @@ cdef class Optimizer:
     def __cinit__(self, int kind, double lr, double weight_decay=0.0,
                   double momentum=0.0, bint nesterov=False, double beta1=0.0,
                   double beta2=0.0, double eps=0.0, double eta_minus=0.0,
-                  double eta_plus=0.0, double step_min=0.0, double step_max=0.0):
+                  double eta_plus=0.0, double step_min=0.0, double step_max=0.0,
+                  bint weights_only_decay=False):
         self.o.kind = kind
         self.o.lr = lr
         self.o.weight_decay = weight_decay
+        self.o.weights_only_decay = weights_only_decay
         self.o.momentum = momentum
         self.o.nesterov = nesterov
         self.o.beta1, self.o.beta2, self.o.eps = beta1, beta2, eps

@@ -9,11 +9,13 @@ cdef extern from "fbp_kernels.h" nogil:
         FBP_RELU
         FBP_LEAKY_RELU
         FBP_SOFTMAX
+        FBP_EXP
 
     ctypedef enum fbp_loss:
         FBP_SQUARED_ERROR
         FBP_BINARY_CROSS_ENTROPY
         FBP_CROSS_ENTROPY
+        FBP_POISSON
 
     ctypedef struct fbp_sample_workspace:
         Py_ssize_t out, delta, z, size
@@ -52,6 +54,7 @@ cdef extern from "fbp_kernels.h" nogil:
         int kind
         double lr
         double weight_decay
+        int weights_only_decay
         double momentum
         int nesterov
         double beta1, beta2, eps

@@ -57,15 +57,15 @@ class OneRow:
         The network's target row of each label (classifier), or None
         (regressor: y is the target).
     classes : object
-        That call's ``classes`` argument: later calls may pass the same
-        object again (or None).
+        That call's ``classes`` argument, which the full path accepted: later
+        calls may pass it again, or an equal list, tuple or array, or None.
     optimizer : fastbp.optim.Optimizer
         The one partial_fit trains a single sample with.
     """
 
     def __init__(self, est, targets, classes, optimizer):
         self.key = operator.attrgetter(*est._get_param_names())
-        self.classes = classes
+        self.classes = _listed(classes)
         self.params = self.key(est)
         self.targets = targets
         self.n_outputs = est.n_outputs_
@@ -91,19 +91,36 @@ class OneRow:
     def target(self, y):
         """The network's target for y's one label or row, or None where
         the full path must check (or convert, or warn about) y."""
-        if y.ndim == 1:
-            if self.targets is not None:
-                return self.targets.get(y[0].item())
-            return y[0] if self.n_outputs == 1 else None
-        if self.targets is None and y.ndim == 2 and y.shape[1] == self.n_outputs > 1:
-            return y[0]
-        return None
+        if y.__class__ is list:
+            if len(y) != 1 or y[0].__class__ in _NESTED:
+                return None
+            label = y[0]
+        elif y.__class__ is np.ndarray and y.ndim == 1 and y.shape[0] == 1:
+            label = y[0].item()
+        elif y.__class__ is np.ndarray and y.ndim == 2 and y.shape[0] == 1:
+            # A regressor's row of outputs (one output: the full path warns).
+            return y[0] if self.targets is None and y.shape[1] == self.n_outputs > 1 else None
+        else:
+            return None
+        if self.targets is None:
+            return label if self.n_outputs == 1 else None
+        try:
+            return self.targets.get(label)
+        except TypeError:                   # unhashable: not a label
+            return None
+
+    def same_classes(self, classes):
+        """Whether classes lists what the full path accepted."""
+        try:
+            return bool(_listed(classes) == self.classes)
+        except (TypeError, ValueError):     # elements that do not compare
+            return False
 
     def partial_fit(self, est, X, y, classes):
         """One step of partial_fit on one row; False if the full path must run."""
         x = row(est, X)
-        if x is None or (classes is not None and classes is not self.classes) or y.__class__ is not np.ndarray or not y.shape or y.shape[0] != 1 \
-                or not all(map(operator.is_, self.key(est), self.params)):
+        if x is None or not all(map(operator.is_, self.key(est), self.params)) or \
+                (classes is not None and not self.same_classes(classes)):
             return False
         t = self.target(y)
         if t is None:
@@ -118,3 +135,16 @@ class OneRow:
         est._schedule_says_stop()
         return True
 
+
+# What a list of one label may not hold: the full path takes it as a row.
+_NESTED = (list, tuple, np.ndarray)
+
+
+def _listed(classes):
+    """classes as a tuple, to compare with those of an earlier call; a
+    different object (never equal) when it is not a list, tuple or array."""
+    if classes.__class__ is np.ndarray:
+        return tuple(classes.tolist())
+    if classes.__class__ in (list, tuple):
+        return tuple(classes)
+    return object()

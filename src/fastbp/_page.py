@@ -19,6 +19,7 @@ ACTIVATION_TEX = {
     "identity": "{}",
     "relu": r"\max(0, {})",
     "leaky_relu": r"\mathrm{{leaky\_relu}}({})",
+    "exp": r"e^{{{}}}",
 }
 
 # f'(net) through the output, as the trace computes it (derivatives from outputs).
@@ -28,6 +29,7 @@ DERIVATIVE_TEX = {
     "identity": "1",
     "relu": r"\mathrm{{relu}}'({n})",
     "leaky_relu": r"\mathrm{{leaky\_relu}}'({n})",
+    "exp": "{o}",
 }
 
 ERROR_TEX = {
@@ -35,6 +37,7 @@ ERROR_TEX = {
     "binary_cross_entropy":
         r"E = -\sum_k \left[t_k \log \mathrm{out}_k + (1 - t_k) \log(1 - \mathrm{out}_k)\right]",
     "cross_entropy": r"E = -\sum_k t_k \log \mathrm{out}_k",
+    "poisson": r"E = \sum_k \left[\mathrm{out}_k - t_k\,\mathrm{net}_k + t_k \log t_k - t_k\right]",
 }
 
 

@@ -171,6 +171,8 @@ def check_target_range(t, loss):
         raise ValueError("binary_cross_entropy needs targets in [0, 1]")
     if loss == "cross_entropy" and (t < 0).any():
         raise ValueError("cross_entropy needs non-negative targets (probabilities)")
+    if loss == "poisson" and (t < 0).any():
+        raise ValueError("poisson needs non-negative targets (counts or rates)")
 
 
 def as_vector(values, name, n, dtype, what):

@@ -1,5 +1,5 @@
-"""The names fastbp knows, each written once: activations, losses, optimizers
-and schedules, with the codes the compiled core gives them, and the defaults
+"""The names fastbp knows, each written once: activations, losses, optimizers,
+schedules and initialisations, with the codes the compiled core gives them, and the defaults
 of ``fit``'s options (those of an optimizer or a schedule are its class's, in
 ``fastbp.optim``). Read by the core wrapper, validation, the reference, the
 trace, the command line and the scikit-learn estimators.
@@ -7,16 +7,19 @@ trace, the command line and the scikit-learn estimators.
 from fastbp import _core
 
 # In the order of the C enums (csrc/fbp_kernels.h): zip pairs them with codes.
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
-LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy")
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "exp")
+LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy", "poisson")
 OPTIMIZERS = ("sgd", "adam", "rprop")
 SCHEDULES = ("constant", "invscaling", "step")
+# Schemes of the initial parameters (fastbp._random; formulas in MLP's docstring).
+INITS = ("auto", "glorot_uniform", "he_uniform", "sklearn")
 
 # Softmax couples the units of its layer: only the output layer may use it.
 OUTPUT_ONLY = "softmax"
 HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != OUTPUT_ONLY)
 # Output activation each log loss is defined for.
-LOSS_OUTPUT = {"binary_cross_entropy": "sigmoid", "cross_entropy": OUTPUT_ONLY}
+LOSS_OUTPUT = {"binary_cross_entropy": "sigmoid", "cross_entropy": OUTPUT_ONLY,
+               "poisson": "exp"}
 
 ACTIVATION_CODES = dict(zip(ACTIVATIONS, _core.ACTIVATION_CODES, strict=True))
 LOSS_CODES = dict(zip(LOSSES, _core.LOSS_CODES, strict=True))

@@ -9,22 +9,29 @@ weights restored) and the ``ConvergenceWarning``. Where fastbp differs from
 scikit-learn, on purpose:
 
 - ``alpha`` becomes ``MLP.fit``'s ``weight_decay = alpha * n / (batch * sum of
-  sample weights)`` (``alpha / batch`` without weights), so a batch's gradient
-  gets scikit-learn's ``alpha * W / n_batch``; it decays the biases too, and
-  ``loss_curve_`` adds the matching penalty ``alpha * |params|^2 / 2`` per
-  batch, from the parameters the epoch starts with.
+  sample weights)`` (``alpha / batch`` without weights) on the weights alone
+  (``decay_biases=False``), so a batch's gradient gets scikit-learn's
+  ``alpha * W / n_batch``, and ``loss_curve_`` adds the matching penalty
+  ``alpha * |W|^2 / 2`` per batch, from the weights the epoch starts with.
+  solver="lbfgs" minimises scikit-learn's full-batch objective
+  (``fastbp._lbfgs``).
 - Momentum and Adam follow ``torch.optim``: the same steps as scikit-learn's at
   a constant learning rate; Adam adds ``epsilon`` to the bias-corrected root.
 - Multi-output regression minimises the squared error summed over the outputs
   (scikit-learn averages it), so its losses are ``n_outputs_`` times larger.
 - Sample weights are scaled to mean 1 over the training data: each batch's
   gradient is their weighted mean over its size, not over its weight total.
-- Solvers are "sgd", "adam" and fastbp's "rprop"; there is no "lbfgs". Input
-  must be dense.
+- Solvers are scikit-learn's "lbfgs", "sgd" and "adam", and fastbp's
+  "rprop". Input must be dense.
+- A stochastic fit whose loss stops being finite raises
+  ``fastbp.DivergenceError`` (a ValueError, with scikit-learn's words) and
+  keeps the last finite parameters; with ``early_stopping`` it records a NaN
+  validation score, warns and keeps the best epoch's weights instead.
 """
 import contextlib
 import math
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -39,20 +46,31 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from fastbp import _lbfgs
 from fastbp import _one_row
 from fastbp import _validation as check
 from fastbp import optim
+from fastbp._layout import views
+from fastbp._progress import make_reporter
+from fastbp._random import check_init
 from fastbp._vocabulary import HIDDEN_ACTIVATIONS, OPTIMIZERS
+from fastbp.errors import DivergenceError
 from fastbp.mlp import MLP
 
 # scikit-learn's name of an activation fastbp names differently.
 SKLEARN_ALIASES = {"logistic": "sigmoid"}
 # Hidden activations under scikit-learn's names and fastbp's, to fastbp's.
 ACTIVATIONS = {**{a: a for a in HIDDEN_ACTIVATIONS}, **SKLEARN_ALIASES}
-SOLVERS = OPTIMIZERS
+SOLVERS = ("lbfgs",) + OPTIMIZERS
+# MLPRegressor's losses, as scikit-learn names them.
+REGRESSION_LOSSES = ("squared_error", "poisson")
+# scikit-learn's words for parameters that stop being finite.
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
+              "large values and need to be preprocessed.")
 # scikit-learn's learning_rate values, spelled as scikit-learn spells them.
 SCHEDULES = ("constant", "invscaling", "adaptive")
 # scikit-learn's adaptive schedule stops once a cut would take the rate below this.
@@ -68,10 +86,13 @@ _PARAMETERS = """
     activation : str, default="relu"
         Of the hidden layers: "identity", "logistic" (or "sigmoid"), "tanh",
         "relu" or fastbp's "leaky_relu".
-    solver : {"adam", "sgd", "rprop"}, default="adam"
-        The optimizer of ``MLP.fit``; "rprop" is fastbp's resilient backprop.
+    solver : {"lbfgs", "adam", "sgd", "rprop"}, default="adam"
+        "lbfgs" is SciPy's L-BFGS-B on the full-batch loss (scikit-learn's
+        recommendation for small data sets), the others the optimizer of
+        ``MLP.fit``; "rprop" is fastbp's resilient backprop.
     alpha : float, default=0.0001
-        L2 penalty; fastbp applies it to the biases too.
+        L2 penalty on the weights (not the biases), as scikit-learn's:
+        ``alpha / (2 n) * |W|^2`` added to the mean loss.
     batch_size : int or "auto", default="auto"
         Samples per update; "auto" is min(200, n_samples), and all of them
         for rprop (full-batch only). Larger than the training set, it is
@@ -84,14 +105,15 @@ _PARAMETERS = """
     learning_rate_init : float, default=0.001
     power_t : float, default=0.5
     max_iter : int, default=200
-        Epochs of ``fit``; ``partial_fit`` runs one.
+        Epochs of ``fit`` (iterations for lbfgs); ``partial_fit`` runs one.
     shuffle : bool, default=True
         A new sample order every epoch.
     random_state : None, int or numpy.random.RandomState, default=None
         Seeds the initial weights, the validation split and the sample orders.
     tol : float, default=1e-4
         Improvement of the training loss (or of the validation score with
-        ``early_stopping``) that counts for ``n_iter_no_change``.
+        ``early_stopping``) that counts for ``n_iter_no_change``; for lbfgs,
+        the largest projected gradient entry at which it stops (``gtol``).
     verbose : bool, default=False
         Print the loss (and validation score) of every epoch.
     warm_start : bool, default=False
@@ -111,9 +133,19 @@ _PARAMETERS = """
         Adam's term added to the root of the second moment.
     n_iter_no_change : int or numpy.inf, default=10
         Epochs without improvement before stopping (or an adaptive cut).
+    max_fun : int, default=15000
+        For lbfgs: the most loss evaluations (``maxfun``).
     dtype : {None, "float32", "float64"}, default=None
         Of the parameters and the arithmetic; None follows X: float32 data
         trains in float32, anything else in float64.
+    init : str or callable, default="sklearn"
+        The initial weights and biases (``fastbp.MLP``'s ``init``, whose
+        docstring gives the formulas): "sklearn" draws them as scikit-learn
+        does, uniform in +-sqrt(6 / (fan_in + fan_out)) (2 instead of 6 for
+        logistic), biases too; also "auto", "glorot_uniform", "he_uniform"
+        or ``init(rng, n_in, n_out) -> (weights, biases)``.
+    progress : bool, default=False
+        Show a progress bar over the epochs (``MLP.fit``'s ``progress``).
 
     Attributes
     ----------
@@ -126,14 +158,16 @@ _PARAMETERS = """
     loss_ : float
         The training loss of the last epoch.
     loss_curve_ : list of float
-        The training loss of every epoch, penalty included (see the module).
+        The training loss of every epoch (iteration for lbfgs), penalty
+        included (see the module).
     best_loss_ : float or None
         The lowest of ``loss_curve_``; None with ``early_stopping``.
     validation_scores_ : list of float or None
         Score on the held-out data after every epoch, with ``early_stopping``.
     best_validation_score_ : float or None
     n_iter_ : int
-        Epochs run by the latest ``fit`` (1 after ``partial_fit``).
+        Epochs (lbfgs: iterations) run by the latest ``fit`` (1 after
+        ``partial_fit``).
     t_ : int
         Training samples seen, over all calls.
     n_features_in_ : int
@@ -164,17 +198,21 @@ def _hidden_sizes(hidden_layer_sizes):
 def _check_params(est):
     """Every hyper-parameter, checked before fit changes anything; raises
     ValueError or TypeError naming the first bad one."""
-    params = est.get_params()
+    params = vars(est)     # get_params inspects the signature: slower than a small fit
     _hidden_sizes(est.hidden_layer_sizes)
     check.check_choice(est.activation, "activation", tuple(ACTIVATIONS))
     check.check_choice(est.solver, "solver", SOLVERS)
+    if not is_classifier(est):
+        check.check_choice(est.loss, "loss", REGRESSION_LOSSES)
+    check_init(est.init)
+    check.check_positive_int(est.max_fun, "max_fun")
     check.check_choice(est.learning_rate, "learning_rate", SCHEDULES)
     if est.batch_size != "auto":
         check.check_positive_int(est.batch_size, "batch_size")
     check.check_positive_int(est.max_iter, "max_iter")
     if est.n_iter_no_change != np.inf:
         check.check_positive_int(est.n_iter_no_change, "n_iter_no_change")
-    for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+    for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping", "progress"):
         check.check_bool(params[name], name)
     for name in ("alpha", "power_t", "tol"):
         check.check_real(params[name], name, 0)
@@ -227,6 +265,30 @@ class _Data:
         return self.sample_weight * (self.n_samples / self.total_weight())
 
 
+def _stochastic(est):
+    """partial_fit's condition, as scikit-learn's: a stochastic solver."""
+    if est.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                             f"{est.solver} is not stochastic.")
+    return True
+
+
+def _one_hot(y, classes):
+    """LabelBinarizer's transform of labels y (1-D) with the sorted classes
+    (at least two), as float64, or None if y has other labels. A lookup in
+    classes: LabelBinarizer's own checks of y cost more than a small fit."""
+    index = np.searchsorted(classes, y)
+    known = index < len(classes)
+    known[known] = classes[index[known]] == y[known]
+    if not known.all():
+        return None
+    if len(classes) == 2:
+        return (index == 1).astype(np.float64).reshape(-1, 1)
+    Y = np.zeros((len(y), len(classes)))
+    Y[np.arange(len(y)), index] = 1.0
+    return Y
+
+
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, checks, the
     epoch loop and the fitted attributes."""
@@ -237,7 +299,8 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, dtype=None):
+                 n_iter_no_change=10, max_fun=15000, dtype=None, init="sklearn",
+                 progress=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -260,7 +323,10 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.dtype = dtype
+        self.init = init
+        self.progress = progress
 
     # -- fitted attributes ----------------------------------------------------
 
@@ -312,11 +378,70 @@ class _BaseMLP(BaseEstimator):
                 self._initialize(X, Y, init_seed)
             else:
                 self._check_architecture(Y)
-            train, val = self._split(_Data(X, Y, y, sample_weight), split_seed)
-            batch = self._batch(train.n_samples)
-            optimizer = self._optimizer(train, batch)
-        self._run_epochs(train, val, batch, optimizer, incremental, epoch_seed)
+            data = _Data(X, Y, y, sample_weight)
+            if self.solver != "lbfgs":
+                train, val = self._split(data, split_seed)
+                batch = self._batch(train.n_samples)
+                optimizer = self._optimizer(train, batch)
+        if self.solver == "lbfgs":
+            self._run_lbfgs(data)
+        else:
+            self._run_epochs(train, val, batch, optimizer, incremental, epoch_seed)
         return self
+
+    def _run_lbfgs(self, data):
+        """scikit-learn's _fit_lbfgs: SciPy's L-BFGS-B on the full-batch loss
+        (fastbp._lbfgs), with max_iter, tol and max_fun as scikit-learn reads them."""
+        net = self.net_
+        objective = _lbfgs.Objective(net, np.ascontiguousarray(data.X, net.dtype),
+                                     np.ascontiguousarray(data.Y, net.dtype),
+                                     data.sample_weight, self.alpha)
+        reporter = make_reporter(self.max_iter, data.n_samples, self.progress, False)
+        start = time.perf_counter()
+        self.loss_curve_ = []
+
+        def after_iteration(n_iter, loss):
+            self.loss_curve_.append(loss)
+            if self.verbose:
+                print(f"Iteration {n_iter}, loss = {loss:.8f}")
+            if reporter is not None:
+                reporter.epoch_end(n_iter, loss, None, time.perf_counter() - start)
+
+        try:
+            result = _lbfgs.minimize(objective, self.max_iter, self.tol, self.max_fun,
+                                     after_iteration)
+        finally:
+            if reporter is not None:
+                reporter.close()
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = float(result.fun)
+        self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        if not check.all_finite(net.params):
+            raise DivergenceError(NON_FINITE)
+        if result.status != 0:
+            more = (f"\nIncrease the number of iterations to improve the convergence "
+                    f"(max_iter={self.max_iter})." if self.n_iter_ == self.max_iter else "")
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                          f"(status={result.status}):\n{result.message}\n{more}",
+                          ConvergenceWarning)
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, Y, sample_weight, *buffers):
+        """scikit-learn's hook of its gradient test: the lbfgs objective
+        (fastbp._lbfgs) and its gradient at parameters packed as scikit-learn
+        packs them (every ``coefs_[l].ravel()``, then every ``intercepts_[l]``);
+        the network takes them on. ``buffers`` are scikit-learn's work arrays,
+        unused."""
+        net = self.net_
+        index_views = views(np.arange(net.params.size), net._layout)
+        packing = np.concatenate([W.T.ravel() for W in index_views[0]] + index_views[1])
+        params = np.empty(net.params.size)
+        params[packing] = packed_coef_inter
+        objective = _lbfgs.Objective(net, np.ascontiguousarray(X, net.dtype),
+                                     np.ascontiguousarray(np.asarray(Y).reshape(len(X), -1),
+                                                          net.dtype),
+                                     sample_weight, self.alpha)
+        loss, grad = objective(params)
+        return loss, grad[packing]
 
     def _layer_sizes(self, n_features, n_outputs):
         return [n_features] + _hidden_sizes(self.hidden_layer_sizes) + [n_outputs]
@@ -327,7 +452,7 @@ class _BaseMLP(BaseEstimator):
         dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
         self.net_ = MLP(self._layer_sizes(X.shape[1], Y.shape[1]),
                         activation=ACTIVATIONS[self.activation], output_activation=output,
-                        loss=loss, dtype=dtype, seed=seed)
+                        loss=loss, dtype=dtype, seed=seed, init=self.init)
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(self.net_.layer_sizes)
         self.out_activation_ = {v: k for k, v in SKLEARN_ALIASES.items()}.get(output, output)
@@ -346,6 +471,11 @@ class _BaseMLP(BaseEstimator):
                 f"hidden activations {list(self.net_.activations[:-1])} as a "
                 f"{list(sizes)} one with {list(hidden)}; set warm_start=False to start "
                 "afresh")
+        output = (self.net_.activations[-1], self.net_.loss_name)
+        if output != self._output():
+            raise ValueError(f"cannot continue training a network with output {output} as "
+                             f"one with output {self._output()}; set warm_start=False to "
+                             "start afresh")
 
     def _reset_stopping(self):
         self._no_improvement_count = 0
@@ -363,7 +493,9 @@ class _BaseMLP(BaseEstimator):
         output, as scikit-learn does."""
         if not self.early_stopping:
             return data, None
-        stratify = data.y if is_classifier(self) and self.n_outputs_ == 1 else None
+        # scikit-learn's: the binarized labels (its error messages name them).
+        stratify = (data.Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1
+                    else None)
         train, val = train_test_split(np.arange(data.n_samples), random_state=seed,
                                       test_size=self.validation_fraction, stratify=stratify)
         if val.shape[0] < 2:
@@ -393,11 +525,13 @@ class _BaseMLP(BaseEstimator):
         weight_decay = self.alpha * train.n_samples / (batch * train.total_weight())
         if self.solver == "adam":
             return optim.Adam(self.learning_rate_init, (self.beta_1, self.beta_2),
-                              self.epsilon, weight_decay)
+                              self.epsilon, weight_decay, decay_biases=False)
         if self.solver == "rprop":
-            return optim.Rprop(self.learning_rate_init, weight_decay=weight_decay)
+            return optim.Rprop(self.learning_rate_init, weight_decay=weight_decay,
+                               decay_biases=False)
         return optim.SGD(self.learning_rate_init, self.momentum,
-                         bool(self.nesterovs_momentum) and self.momentum > 0, weight_decay)
+                         bool(self.nesterovs_momentum) and self.momentum > 0, weight_decay,
+                         decay_biases=False)
 
     def _run_epochs(self, train, val, batch, optimizer, incremental, epoch_seed):
         """scikit-learn's _fit_stochastic: epochs, stopping and the best weights,
@@ -434,11 +568,19 @@ class _BaseMLP(BaseEstimator):
                 train.X, train.Y, epochs=epochs, batch_size=batch, shuffle=self.shuffle,
                 seed=self._orders, optimizer=optimizer,
                 schedule=lambda epoch: self._lr, sample_weight=train.mean_one_weights(),
-                warm_start=warm, callback=end_epoch)
+                warm_start=warm, progress=self.progress, callback=end_epoch)
             if history.stop_reason == "epochs" and not incremental:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning)
+        except DivergenceError as exc:
+            if not self.early_stopping:
+                raise DivergenceError(f"{NON_FINITE} ({exc})") from exc
+            # As scikit-learn, whose diverged epochs score NaN: the best
+            # epoch's weights are kept.
+            self.validation_scores_.append(np.nan)
+            warnings.warn(f"Training diverged after {self.n_iter_} epochs; the weights of "
+                          "the best validation score are kept.", ConvergenceWarning)
         except KeyboardInterrupt:
             # As scikit-learn: keep what was learned (the parameters of the last
             # completed block of samples) and the best weights so far.
@@ -449,9 +591,10 @@ class _BaseMLP(BaseEstimator):
     def _penalty(self, n_batches, total_weight):
         """The L2 term of an epoch's loss: scikit-learn adds alpha |W|^2 / (2
         weight of the batch) to each batch's mean loss, and averages those
-        over the samples (here |W| holds the biases too)."""
-        params = self.net_.params
-        return 0.5 * self.alpha * float(np.dot(params, params)) * n_batches / total_weight
+        over the samples."""
+        with np.errstate(over="ignore"):     # inf for diverged weights, as it should
+            squares = sum(float(np.dot(W.ravel(), W.ravel())) for W in self.net_.weights)
+        return 0.5 * self.alpha * squares * n_batches / total_weight
 
     def _end_epoch(self, loss, n_samples):
         """Record an epoch's loss and samples; update the stopping counters of
@@ -469,8 +612,10 @@ class _BaseMLP(BaseEstimator):
             self._lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
 
     def _score_epoch(self, val):
-        """Score the held-out data; True if it is the best so far."""
-        score = self._score_validated(val)
+        """Score the held-out data (NaN when the predictions are not all
+        finite, as scikit-learn); True if it is the best so far."""
+        out = self.net_.predict(val.X)
+        score = self._score_validated(val, out) if check.all_finite(out) else np.nan
         self.validation_scores_.append(score)
         if self.verbose:
             print(f"Validation score: {score:f}")
@@ -557,6 +702,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> clf.score(X, y) > 0.9
     True
     """
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X and y, continuing the fitted network.
 
@@ -583,12 +729,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         binarizer = self._binarizer_for(y, first, incremental, classes)
-        unknown = set(unique_labels(y)) - set(binarizer.classes_)
-        if unknown:
-            raise ValueError(f"y has classes not in classes_ {binarizer.classes_}: "
-                             f"{sorted(unknown)}")
+        if y.ndim == 1 and len(binarizer.classes_) >= 2:
+            Y = _one_hot(y, binarizer.classes_)
+        else:
+            Y = None if set(unique_labels(y)) - set(binarizer.classes_) else (
+                binarizer.transform(y).astype(np.float64))
+        if Y is None:
+            raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` has "
+                             f"{binarizer.classes_}. 'y' has {unique_labels(y)}.")
         self._binarizer, self.classes_ = binarizer, binarizer.classes_
-        return y, binarizer.transform(y).astype(np.float64)
+        return y, Y
 
     def _binarizer_for(self, y, first, incremental, classes):
         if incremental and first and classes is None and y.ndim == 1:
@@ -603,8 +753,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"classes={classes!r} is not the same as on the first call to "
                              f"partial_fit, {self.classes_!r}")
         if not incremental and set(unique_labels(y)) != set(self.classes_):
-            raise ValueError("warm_start needs y to have the classes of the previous "
-                             f"fit, {self.classes_}; y has {unique_labels(y)}")
+            raise ValueError("warm_start can only be used where `y` has the same classes as "
+                             f"in the previous call to fit. Previously got {self.classes_}, "
+                             f"`y` has {unique_labels(y)}")
 
     def _output(self):
         # Two classes are one column of the binarizer: one sigmoid unit.
@@ -612,9 +763,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return "softmax", "cross_entropy"
         return "sigmoid", "binary_cross_entropy"
 
-    def _score_validated(self, data):
-        return accuracy_score(data.y, self._labels(self.net_.predict(data.X)),
-                              sample_weight=data.sample_weight)
+    def _score_validated(self, data, out):
+        return accuracy_score(data.y, self._labels(out), sample_weight=data.sample_weight)
 
     def _labels(self, out):
         if out.shape[0] == 1 and len(self.classes_) > 1 and \
@@ -651,8 +801,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     __doc__ = """A multi-layer perceptron regressor trained by fastbp's compiled core.
 
     scikit-learn's ``MLPRegressor`` API: identity outputs, one per target,
-    trained on the squared error (summed over the outputs).
-    """ + _PARAMETERS + """
+    trained on the squared error (summed over the outputs), or exp outputs
+    on the Poisson deviance.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        "poisson": half the Poisson deviance of exp outputs (targets >= 0),
+        as scikit-learn's.
+    """ + _PARAMETERS.replace("""
+    Parameters
+    ----------""", "", 1) + """
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes
@@ -665,6 +824,26 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> reg.score(X, y / y.std()) > 0.5
     True
     """
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error",
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, dtype=None, init="sklearn",
+                 progress=False):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, dtype=dtype, init=init, progress=progress)
+        self.loss = loss
+
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X and y, continuing the fitted network.
 
@@ -680,19 +859,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._partial_fit(X, y, sample_weight)
 
-    @staticmethod
-    def _encode_targets(y, first, incremental, classes):
+    def _encode_targets(self, y, first, incremental, classes):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError("Some value(s) of y are negative which is not allowed for "
+                             "Poisson regression.")
         return y, y.reshape(y.shape[0], -1)
 
-    @staticmethod
-    def _output():
-        return "identity", "squared_error"
+    def _output(self):
+        # Poisson: exp outputs, the mean's log link, as scikit-learn's.
+        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "squared_error")
 
-    def _score_validated(self, data):
-        return r2_score(data.y, self._values(self.net_.predict(data.X)),
-                        sample_weight=data.sample_weight)
+    def _score_validated(self, data, out):
+        return r2_score(data.y, self._values(out), sample_weight=data.sample_weight)
 
     @staticmethod
     def _values(out):

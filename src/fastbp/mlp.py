@@ -15,7 +15,7 @@ from fastbp import _validation as check
 from fastbp import optim
 from fastbp._core import STEP_BAD_INPUT, STEP_NOT_FAST, STEP_OK
 from fastbp._layout import aligned_zeros, make_layout, views
-from fastbp._random import epoch_orders, initial_weights, order_block
+from fastbp._random import check_init, epoch_orders, initial_parameters, order_block
 from fastbp._vocabulary import ACTIVATION_CODES, FIT, LOSS_CODES, OPTIMIZER_CODES
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -47,21 +47,35 @@ class MLP:
     activation : str or sequence of str, default "sigmoid"
         Activation of the hidden layers, or one name per weight layer:
         identity, sigmoid, tanh, relu, leaky_relu (slope 0.01 below zero),
-        softmax (output layer only).
+        softmax (output layer only), exp.
     output_activation : str, optional
         Activation of the output layer; None keeps ``activation``'s.
     loss : str, default "squared_error"
         Per sample, summed over outputs: squared_error E = sum 1/2 (t - o)^2;
         binary_cross_entropy (needs a sigmoid output, targets in [0, 1]);
-        cross_entropy (needs a softmax output, one-hot or probability targets).
+        cross_entropy (needs a softmax output, one-hot or probability targets);
+        poisson, half the Poisson deviance sum o - t log o + t log t - t
+        (needs an exp output, targets >= 0; scikit-learn's log link).
     bias : bool, default True
     dtype : float32 or float64, default float64
         Type of the parameters and of every computation.
     seed : int, optional
-        Seed of ``numpy.random.default_rng`` for the initial weights: uniform
-        in +-sqrt(6 / (n_in + n_out)) (Glorot) for identity, tanh and softmax
-        layers, +-sqrt(2 / (n_in + n_out)) for sigmoid layers, +-sqrt(6 / n_in)
-        (He) for relu and leaky_relu layers. Biases start at zero.
+        Seed of ``numpy.random.default_rng`` for the initial parameters.
+    init : str or callable, default "auto"
+        How the initial parameters are drawn, layer by layer (weights U(-a, a)
+        with n_in and n_out the layer's fan-in and fan-out):
+
+        - "auto": a = sqrt(6 / (n_in + n_out)) (Glorot) for identity, tanh
+          and softmax layers, sqrt(2 / (n_in + n_out)) for sigmoid layers,
+          sqrt(6 / n_in) (He) for relu and leaky_relu layers; biases 0.
+        - "glorot_uniform": a = sqrt(6 / (n_in + n_out)); biases 0.
+        - "he_uniform": a = sqrt(6 / n_in); biases 0.
+        - "sklearn": scikit-learn's MLP, a = sqrt(6 / (n_in + n_out)) for
+          every layer, sqrt(2 / (n_in + n_out)) when the first layer is
+          sigmoid; biases U(-a, a) too.
+        - ``init(rng, n_in, n_out)``: returns the layer's (weights, biases),
+          shapes (n_out, n_in) and (n_out,), drawn from ``rng``, the
+          ``numpy.random.Generator`` seeded with ``seed``.
 
     Attributes
     ----------
@@ -81,15 +95,16 @@ class MLP:
     """
 
     def __init__(self, layer_sizes, activation="sigmoid", output_activation=None,
-                 loss="squared_error", bias=True, dtype="float64", seed=None):
+                 loss="squared_error", bias=True, dtype="float64", seed=None, init="auto"):
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
-        initial = initial_weights(sizes, activations, check.check_seed(seed))
+        weights, biases = initial_parameters(sizes, activations, check.check_seed(seed),
+                                             check_init(init))
         self._build(sizes, activations, loss, check.check_dtype(dtype),
                     check.check_bool(bias, "bias"))
-        for W, W0 in zip(self.weights, initial):
-            W[...] = W0
+        for dst, src in zip(self.weights + (self.biases or []), weights + biases):
+            dst[...] = src
 
     @classmethod
     def from_weights(cls, weights, biases=None, activation="sigmoid",

@@ -4,7 +4,7 @@ defaults.
 
 >>> from fastbp import optim
 >>> optim.SGD(lr=0.05, momentum=0.9)
-SGD(lr=0.05, momentum=0.9, nesterov=False, weight_decay=0.0)
+SGD(lr=0.05, momentum=0.9, nesterov=False, weight_decay=0.0, decay_biases=True)
 >>> optim.Adam() == optim.Adam(lr=1e-3)
 True
 
@@ -13,7 +13,8 @@ True
 the class with its defaults. The update rules are written out in
 csrc/fbp_kernels.h; ``fastbp.reference`` implements them again in plain
 Python. Weight decay adds ``weight_decay * param`` to each gradient (biases
-included), as torch.optim does.
+included, as torch.optim does, unless ``decay_biases=False``: scikit-learn's
+``alpha`` decays the weights alone).
 """
 import numpy as np
 
@@ -60,7 +61,8 @@ def _pair(value, name, check_one):
 # -- optimizers ----------------------------------------------------------------
 
 class Optimizer(_Value):
-    """What every optimizer has: a learning rate and L2 weight decay.
+    """What every optimizer has: a learning rate and L2 weight decay, of
+    every parameter or (``decay_biases=False``) of the weights alone.
 
     Attributes
     ----------
@@ -71,9 +73,10 @@ class Optimizer(_Value):
     """
     state = ()
 
-    def __init__(self, lr, weight_decay):
+    def __init__(self, lr, weight_decay, decay_biases):
         self.lr = check.check_lr(lr)
         self.weight_decay = check.check_real(weight_decay, "weight_decay", 0)
+        self.decay_biases = check.check_bool(decay_biases, "decay_biases")
 
     def state_key(self):
         """What a previous fit's optimizer state must match to be continued."""
@@ -87,7 +90,12 @@ class Optimizer(_Value):
         """Raises if the rule cannot train with batches of ``batch`` samples."""
 
     def core_fields(self):
-        """The rule's own fields of the C struct fbp_optimizer_options."""
+        """The fields of the C struct fbp_optimizer_options beyond lr and
+        weight_decay."""
+        return dict(weights_only_decay=not self.decay_biases, **self._rule_fields())
+
+    def _rule_fields(self):
+        """The rule's own fields of fbp_optimizer_options."""
         raise NotImplementedError
 
 
@@ -103,18 +111,20 @@ class SGD(Optimizer):
     nesterov : bool, default False
         Needs momentum > 0.
     weight_decay : float >= 0, default 0.0
+    decay_biases : bool, default True
     """
-    _fields = ("lr", "momentum", "nesterov", "weight_decay")
+    _fields = ("lr", "momentum", "nesterov", "weight_decay", "decay_biases")
 
-    def __init__(self, lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 decay_biases=True):
+        super().__init__(lr, weight_decay, decay_biases)
         self.momentum = _unit(momentum, "momentum")
         self.nesterov = check.check_bool(nesterov, "nesterov")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0")
         self.state = ("momentum_buffer",) if self.momentum else ()
 
-    def core_fields(self):
+    def _rule_fields(self):
         return dict(momentum=self.momentum, nesterov=self.nesterov)
 
 
@@ -128,16 +138,18 @@ class Adam(Optimizer):
     betas : (float, float) in [0, 1), default (0.9, 0.999)
     eps : float > 0, default 1e-8
     weight_decay : float >= 0, default 0.0
+    decay_biases : bool, default True
     """
-    _fields = ("lr", "betas", "eps", "weight_decay")
+    _fields = ("lr", "betas", "eps", "weight_decay", "decay_biases")
     state = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decay_biases=True):
+        super().__init__(lr, weight_decay, decay_biases)
         self.betas = _pair(betas, "betas", _unit)
         self.eps = _positive(eps, "eps")
 
-    def core_fields(self):
+    def _rule_fields(self):
         return dict(beta1=self.betas[0], beta2=self.betas[1], eps=self.eps)
 
 
@@ -155,12 +167,14 @@ class Rprop(Optimizer):
         0 < eta_minus < 1 < eta_plus.
     step_sizes : (min, max), default (1e-6, 50.0)
     weight_decay : float >= 0, default 0.0
+    decay_biases : bool, default True
     """
-    _fields = ("lr", "etas", "step_sizes", "weight_decay")
+    _fields = ("lr", "etas", "step_sizes", "weight_decay", "decay_biases")
     state = ("prev", "step_size")
 
-    def __init__(self, lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), weight_decay=0.0,
+                 decay_biases=True):
+        super().__init__(lr, weight_decay, decay_biases)
         self.etas = _pair(etas, "etas", _positive)
         self.step_sizes = _pair(step_sizes, "step_sizes", _positive)
         if not self.etas[0] < 1 < self.etas[1]:
@@ -177,7 +191,7 @@ class Rprop(Optimizer):
             raise ValueError("optimizer 'rprop' is full-batch only (iRprop- follows the sign "
                              "of the whole gradient): use batch_size=None")
 
-    def core_fields(self):
+    def _rule_fields(self):
         return dict(eta_minus=self.etas[0], eta_plus=self.etas[1],
                     step_min=self.step_sizes[0], step_max=self.step_sizes[1])
 
@@ -244,7 +258,7 @@ def as_optimizer(optimizer, lr=None, dtype=np.float64):
     replaces its learning rate, which must stay positive in ``dtype``.
 
     >>> as_optimizer("adam", lr=0.01)
-    Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)
+    Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, decay_biases=True)
     """
     optimizer = _remade(optimizer, "optimizer", OPTIMIZERS, {} if lr is None else {"lr": lr})
     check.check_lr(optimizer.lr, dtype)

@@ -33,7 +33,7 @@ import numpy as np
 from fastbp import _validation as check
 from fastbp import optim
 from fastbp._progress import make_reporter
-from fastbp._random import epoch_orders, initial_weights
+from fastbp._random import check_init, epoch_orders, initial_parameters
 from fastbp._vocabulary import FIT
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -64,7 +64,7 @@ def identity(x):
 
 
 FUNCTIONS = {"identity": identity, "sigmoid": sigmoid, "tanh": math.tanh,
-             "relu": relu, "leaky_relu": leaky_relu}
+             "relu": relu, "leaky_relu": leaky_relu, "exp": math.exp}
 
 DERIVATIVES = {
     "identity": lambda a: 1.0,
@@ -72,6 +72,7 @@ DERIVATIVES = {
     "tanh": lambda a: 1.0 - a * a,
     "relu": lambda a: 1.0 if a > 0 else 0.0,
     "leaky_relu": lambda a: 1.0 if a > 0 else LEAKY_SLOPE,
+    "exp": lambda a: a,
 }
 
 
@@ -122,9 +123,17 @@ def cross_entropy(outs, targets, nets, activation):
     return E, [o * mass - t for o, t in zip(outs, targets)]     # softmax cancels
 
 
+def poisson(outs, targets, nets, activation):
+    # Half the Poisson deviance of o = exp(z): o - t z + t log t - t.
+    E = sum(o - t * z + (t * math.log(t) if t > 0 else 0.0) - t
+            for o, t, z in zip(outs, targets, nets))
+    return E, [o - t for o, t in zip(outs, targets)]            # exp cancels
+
+
 LOSS_FUNCTIONS = {"squared_error": squared_error,
                   "binary_cross_entropy": binary_cross_entropy,
-                  "cross_entropy": cross_entropy}
+                  "cross_entropy": cross_entropy,
+                  "poisson": poisson}
 
 
 def _rounded(matrix, dtype):
@@ -137,15 +146,16 @@ class MLP:
     parameters, and the module docstring for conventions and types."""
 
     def __init__(self, layer_sizes, activation="sigmoid", output_activation=None,
-                 loss="squared_error", bias=True, dtype="float64", seed=None):
+                 loss="squared_error", bias=True, dtype="float64", seed=None, init="auto"):
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
-        initial = initial_weights(sizes, activations, check.check_seed(seed))
+        weights, biases = initial_parameters(sizes, activations, check.check_seed(seed),
+                                             check_init(init))
         dtype = check.check_dtype(dtype)
         self._build(sizes, activations, loss, dtype, check.check_bool(bias, "bias"))
-        self.weights = [_rounded(W, dtype) for W in initial]
-        self.biases = [[0.0] * n for n in sizes[1:]] if self.bias else None
+        self.weights = [_rounded(W, dtype) for W in weights]
+        self.biases = [_rounded(b, dtype) for b in biases] if self.bias else None
 
     @classmethod
     def from_weights(cls, weights, biases=None, activation="sigmoid",
@@ -434,12 +444,15 @@ class MLP:
 
     def _optimizer_update(self, grads, count, optimizer, lr, update_biases, state):
         """params -= step(g) for each trainable parameter, g its mean gradient
-        over the batch plus weight_decay * param (the steps are below)."""
+        over the batch plus weight_decay * param (of the weights alone unless
+        decay_biases; the steps are below)."""
         step = STEPS[type(optimizer)]
         params = self.params
         sums = self._flat(grads)
+        weights = set(self._trainable(False))
         for i in self._trainable(update_biases):
-            g = sums[i] / count + optimizer.weight_decay * params[i]
+            decays = optimizer.decay_biases or i in weights
+            g = sums[i] / count + (optimizer.weight_decay if decays else 0.0) * params[i]
             params[i] -= step(g, i, state, optimizer, lr)
         self._set_params(params)
 

@@ -148,6 +148,9 @@ def _output_errors(loss_name, outs, nets, t):
         return [0.5 * (tk - o) ** 2 for o, tk in zip(outs, t)]
     if loss_name == "binary_cross_entropy":
         return [max(z, 0.0) - z * tk + math.log1p(math.exp(-abs(z))) for z, tk in zip(nets, t)]
+    if loss_name == "poisson":
+        return [o - tk * z + (tk * math.log(tk) if tk > 0 else 0.0) - tk
+                for o, z, tk in zip(outs, nets, t)]
     top = max(nets)
     logsumexp = top + math.log(sum(math.exp(z - top) for z in nets))
     return [tk * (logsumexp - z) for z, tk in zip(nets, t)]
@@ -181,6 +184,7 @@ DERIVATIVE_TEXT = {
     "identity": "1",
     "relu": "relu'(net {u})",
     "leaky_relu": "leaky_relu'(net {u})",
+    "exp": "out {u}",
 }
 
 
@@ -244,7 +248,8 @@ def _net_terms(layer, j, input_names):
 def _error_formula(loss_name):
     return {"squared_error": "E = sum_k 1/2 (t_k - out_k)^2",
             "binary_cross_entropy": "E = -sum_k [t_k log out_k + (1 - t_k) log(1 - out_k)]",
-            "cross_entropy": "E = -sum_k t_k log out_k"}[loss_name]
+            "cross_entropy": "E = -sum_k t_k log out_k",
+            "poisson": "E = sum_k [out_k - t_k net_k + t_k log t_k - t_k]"}[loss_name]
 
 
 def _backward_lines(tr, l, names):
