@@ -84,10 +84,10 @@ def array_loop(step):
         X, y = as_arrays(samples)
         T = y.reshape(-1, 1).astype(np.float64)
         stepper, right, seen = step(X.shape[1]), 0, []
-        start = time.perf_counter()
+        start = time.process_time()
         for x, t, label in budgeted(zip(X, T, y.tolist()), budget, seen):
             right += stepper(x, t) == label
-        return len(seen), time.perf_counter() - start, right / len(seen)
+        return len(seen), time.process_time() - start, right / len(seen)
     return run
 
 
@@ -166,10 +166,10 @@ def progressive(make_model):
         from river import evaluate, metrics
         model, accuracy, seen = make_model(), metrics.Accuracy(), []
         stream = budgeted(samples, budget, seen)
-        start = time.perf_counter()
+        start = time.process_time()
         evaluate.progressive_val_score(stream, model, accuracy)
         # (progressive_val_score leaves out the first sample, predicted None)
-        return len(seen), time.perf_counter() - start, accuracy.get()
+        return len(seen), time.process_time() - start, accuracy.get()
     return run
 
 
@@ -315,7 +315,8 @@ def main():
     results, totals = run_all(args.repeats, args.first_budget, args.budget)
     import fastbp
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"fastbp kernels {fastbp.kernel_path()}; samples/s: medians of {args.repeats} "
+          f"fastbp kernels {fastbp.kernel_path()}; samples per CPU second (of this process: "
+          f"the machine may be shared): medians of {args.repeats} "
           f"interleaved repeats; accuracy: the first repeat's")
     print(table(results, totals))
 

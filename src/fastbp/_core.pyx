@@ -516,6 +516,7 @@ cimport numpy as cnp
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check
 from libc.float cimport FLT_MAX
 from libc.math cimport fabs
+from libc.string cimport memset
 
 cnp.import_array()
 
@@ -561,13 +562,17 @@ cdef void *_buffer(object a, int type_num, Py_ssize_t n, str name) except? NULL:
 
 
 cdef class Stepper:
-    """One model's calls on one sample: ``predict`` and ``step`` (fbp_step).
+    """One model's calls on one sample: ``predict``, ``step`` (fbp_step)
+    and ``sgd``, the common step of a stream.
 
     Parameters
     ----------
     top : Topology
     params : float32 or float64 array, shape (n_params,), the model's own
     workspace : array, shape (top.workspace_size,), same dtype
+    undo : array, shape (n_params,), same dtype: sgd's scratch
+    lock : the model's lock (acquire and release), which sgd takes
+    lr_low, lr_high : float, the learning rates sgd takes without a check
 
     Attributes
     ----------
@@ -586,8 +591,14 @@ cdef class Stepper:
     cdef readonly double loss
     cdef readonly Py_ssize_t n_updates
     cdef readonly object output
+    # For sgd: the model's lock, the scratch of a checked step, and the
+    # learning rates it takes without a check.
+    cdef object lock, undo
+    cdef void *u
+    cdef double lr_low, lr_high
 
-    def __cinit__(self, Topology top, cnp.ndarray params, cnp.ndarray workspace):
+    def __cinit__(self, Topology top, cnp.ndarray params, cnp.ndarray workspace,
+                  cnp.ndarray undo, lock, double lr_low, double lr_high):
         self.type_num = cnp.PyArray_TYPE(params)
         if self.type_num not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE):
             raise ValueError("params must be float32 or float64")
@@ -595,6 +606,9 @@ cdef class Stepper:
         self.n_params = cnp.PyArray_SIZE(params)
         self.p = _buffer(params, self.type_num, self.n_params, "params")
         self.ws = _buffer(workspace, self.type_num, top.workspace_size, "workspace")
+        self.undo, self.lock = undo, lock
+        self.u = _buffer(undo, self.type_num, self.n_params, "undo")
+        self.lr_low, self.lr_high = lr_low, lr_high
         # Where a float target of a one-output network is stored.
         self.target = cnp.PyArray_ZEROS(1, [1], self.type_num, 0)
         self.t_one = cnp.PyArray_DATA(self.target)
@@ -638,6 +652,64 @@ cdef class Stepper:
                 k.predict_f32(net, <float *>self.p, <float *>xd, 1, <float *>o,
                               <float *>self.ws)
         return out
+
+    def sgd(self, x, t, lr, bint want_output):
+        """A plain SGD step (biases included) at rate lr, under the model's
+        lock, for the common call of a stream: x and t of the fast path's
+        kind, lr a float in the range that needs no check.
+
+        Returns
+        -------
+        The outputs for x before the update (a new (n_outputs,) array) if
+        want_output, else the loss before it; None where the call is not
+        the common one, or the step was refused or diverged (nothing
+        changed): the caller then takes the full path, which says why.
+        """
+        cdef const fbp_kernels *k = _kernels
+        cdef fbp_train_options opt
+        cdef void *xd
+        cdef void *td
+        cdef void *o = NULL
+        cdef cnp.npy_intp K = self.top.net.sizes[self.top.net.n_layers]
+        cdef Py_ssize_t n_updates = 0
+        cdef double E, rate
+        cdef int status
+        if not PyFloat_Check(lr):
+            return None
+        rate = PyFloat_AS_DOUBLE(lr)
+        xd = _sample_data(x, self.type_num, self.top.net.sizes[0])
+        td = self._target(t)
+        if not (self.lr_low <= rate <= self.lr_high) or xd == NULL or td == NULL:
+            return None
+        memset(&opt, 0, sizeof(opt))
+        opt.optim.kind = FBP_SGD
+        opt.optim.lr = rate
+        opt.loss_scale = 1
+        opt.batch_size = 1
+        opt.finish = 1
+        opt.update_biases = 1
+        opt.special_paths = _special_paths
+        out = None
+        if want_output:
+            out = cnp.PyArray_EMPTY(1, &K, self.type_num, 0)
+            o = cnp.PyArray_DATA(<cnp.ndarray>out)
+        self.lock.acquire()
+        try:
+            with nogil:
+                if self.type_num == cnp.NPY_DOUBLE:
+                    status = k.step_f64(&self.top.net, &opt, <double *>self.p, <double *>xd,
+                                        <double *>td, <double *>self.ws, NULL, NULL,
+                                        &n_updates, <double *>self.u, <double *>o, &E)
+                else:
+                    status = k.step_f32(&self.top.net, &opt, <float *>self.p, <float *>xd,
+                                        <float *>td, <float *>self.ws, NULL, NULL,
+                                        &n_updates, <float *>self.u, <float *>o, &E)
+        finally:
+            self.lock.release()
+        if status != FBP_STEP_OK:
+            return None
+        self.loss, self.output = E, out
+        return out if want_output else E
 
     def step(self, x, t, Optimizer optimizer, double lr, bint update_biases, grad,
              state, undo, Py_ssize_t n_updates, bint want_output):

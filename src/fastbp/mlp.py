@@ -153,12 +153,13 @@ class MLP:
         self._snapshot = np.empty_like(self._params)
         self._no_grad = np.empty(0, dtype)
         self._state = None
-        self._stepper = _core.Stepper(self._top, self._params, self._workspace)
-        self._step_with = None
         self.history = None
         # One call at a time per model: fit, train_step and predict from two
         # threads are serialised rather than racing on params and workspace.
         self._lock = threading.RLock()
+        self._stepper = _core.Stepper(self._top, self._params, self._workspace,
+                                      self._snapshot, self._lock, *check.SAFE_LR)
+        self._step_with = None
 
     @property
     def params(self):
@@ -314,6 +315,10 @@ class MLP:
             If the loss or an updated parameter would be NaN or infinite;
             the model (parameters and optimizer state) is then unchanged.
         """
+        if optimizer is _SGD and update_biases is True:
+            loss = self._stepper.sgd(x, t, lr, False)     # a stream's common call
+            if loss is not None:
+                return loss
         return self._step(x, t, lr, update_biases, False, optimizer)
 
     def learn_one(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
@@ -340,6 +345,10 @@ class MLP:
         >>> for x, t in [([0.0, 1.0], 1.0), ([1.0, 1.0], 0.0)]:
         ...     y = net.learn_one(x, t, lr=0.5)
         """
+        if optimizer is _SGD and update_biases is True:
+            out = self._stepper.sgd(x, t, lr, True)       # a stream's common call
+            if out is not None:
+                return out
         return self._step(x, t, lr, update_biases, True, optimizer)
 
     def _step(self, x, t, lr, update_biases, want_output, optimizer):
@@ -627,7 +636,9 @@ def _compiled(optimizer):
 
 
 # train_step's and learn_one's default: plain SGD, at each call's lr (the
-# default optimizer's own when lr is None).
+# default optimizer's own when lr is None). _SGD is the default's name, which
+# the compiled fast path (Stepper.sgd) recognises by identity.
+_SGD = "sgd"
 _PLAIN_SGD = _core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0)
 _SGD_LR = optim.SGD().lr
 # Learning rates that need no further check (check_lr).
