@@ -18,6 +18,7 @@
  *   fbp_sample_loop.template.h  the per-sample loop: start reading here
  *   fbp_matrix_loop.template.h  the matrix loop (BLAS products)
  *   fbp_entries.template.h      the table's entries, which pick a loop
+ *   fbp_sparse.template.h       the entries for sparse (CSR) input
  */
 #include "fbp_maths.template.h"
 #include "fbp_row_kernels.template.h"
@@ -26,6 +27,7 @@
 #include "fbp_sample_loop.template.h"
 #include "fbp_matrix_loop.template.h"
 #include "fbp_entries.template.h"
+#include "fbp_sparse.template.h"
 
 /* The per-type macros of fbp_maths.template.h and fbp_optim.template.h. */
 #undef T

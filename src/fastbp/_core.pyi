@@ -136,3 +136,36 @@ def gradient(
     workspace: npt.NDArray[_F],
     grad: npt.NDArray[_F],
 ) -> float: ...
+def fit_csr(
+    top: Topology,
+    options: FitOptions,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    indptr: npt.NDArray[np.intp],
+    Y: npt.NDArray[_F],
+    sample_weight: npt.NDArray[_F],
+    order: npt.NDArray[np.intp],
+    workspace: npt.NDArray[_F],
+    grad: npt.NDArray[_F],
+    state: npt.NDArray[_F],
+    n_updates: int,
+) -> tuple[float, int, int]: ...
+def predict_csr(
+    top: Topology,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    indptr: npt.NDArray[np.intp],
+    out: npt.NDArray[_F],
+    workspace: npt.NDArray[_F],
+) -> None: ...
+def loss_sum_csr(
+    top: Topology,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    indptr: npt.NDArray[np.intp],
+    Y: npt.NDArray[_F],
+    workspace: npt.NDArray[_F],
+) -> float: ...

@@ -1,0 +1,47 @@
+"""Sparse X as the compiled core reads it (csrc/fbp_sparse.template.h).
+
+``MLP.fit``, ``predict`` and ``loss`` take any SciPy sparse matrix or array;
+``_validation.as_matrix`` checks it into a ``SparseRows`` (CSR, never made
+dense), whose arrays go to ``_core.fit_csr``, ``predict_csr`` and
+``loss_sum_csr``. Only the first layer sees X, so only its products and its
+weights' update change: they run over the stored entries alone.
+"""
+import numpy as np
+import scipy.sparse
+
+
+def is_sparse(X):
+    """Whether X is a SciPy sparse matrix or array, or already SparseRows."""
+    return isinstance(X, SparseRows) or scipy.sparse.issparse(X)
+
+
+class SparseRows:
+    """Checked rows of a sparse X: CSR arrays, ``data`` in the model's dtype,
+    ``indices`` and ``indptr`` as intp (the core's ``ptrdiff_t``; SciPy's
+    own are often int32).
+
+    Rows are taken as from an ndarray (``X[rows]``), for the samples held
+    out for validation.
+    """
+
+    def __init__(self, data, indices, indptr, shape):
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.shape = shape
+
+    @classmethod
+    def of(cls, matrix):
+        """From a CSR matrix of the right dtype, copying only what must change."""
+        return cls(matrix.data, np.asarray(matrix.indices, np.intp),
+                   np.asarray(matrix.indptr, np.intp), matrix.shape)
+
+    @property
+    def nnz(self):
+        return int(self.indptr[-1] - self.indptr[0])
+
+    def arrays(self):
+        """(data, indices, indptr), the core's arguments."""
+        return self.data, self.indices, self.indptr
+
+    def __getitem__(self, rows):
+        csr = scipy.sparse.csr_array((self.data, self.indices, self.indptr), shape=self.shape)
+        return SparseRows.of(csr[rows])
