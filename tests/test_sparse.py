@@ -202,7 +202,43 @@ def test_validation_fraction_and_data_take_sparse_rows():
     assert len(hc.val_loss) == 2 and np.isfinite(hc.val_loss).all()
 
 
+def test_reference_takes_sparse_input_as_fastbp_does():
+    """The pure-Python reference (densifying) against the core's sparse loops."""
+    rng = np.random.default_rng(12)
+    X, _ = awkward_csr(rng, 24, 10)
+    Y = rng.uniform(size=(24, 2))
+    net = MLP([10, 4, 2], activation="tanh", output_activation="sigmoid", seed=0)
+    ref = fastbp.reference.MLP.from_model(net)
+    assert_close(net.predict(X), ref.predict(X), what="outputs", **TOL["float64"])
+    assert net.loss(X, Y) == pytest.approx(ref.loss(X, Y), rel=1e-12)
+    for model in (net, ref):
+        model.fit(X, Y, epochs=2, batch_size=3, lr=0.1, optimizer="adam", seed=0,
+                  validation_fraction=0.25)
+    assert_close(net.history.val_loss, ref.history.val_loss, what="validation losses",
+                 **TOL["float64"])
+    assert_close(net.predict(X), ref.predict(X), what="outputs after training",
+                 **TOL["float64"])
+
+
 # -- refusals: a clear error, nothing changed -------------------------------
+
+@pytest.mark.parametrize("call", ["train_step", "gradient", "Y", "sample_weight"])
+def test_sparse_where_only_dense_is_taken_is_refused(call):
+    net = MLP([4, 2], seed=0)
+    before = net.params.copy()
+    x = sp.csr_matrix(np.ones((1, 4)))
+    calls = {
+        "train_step": lambda: net.train_step(x, [0.5, 0.5], 0.1),
+        "gradient": lambda: net.gradient(x, [0.5, 0.5]),
+        "Y": lambda: net.fit(np.ones((3, 4)), sp.csr_matrix(np.ones((3, 2)))),
+        "sample_weight": lambda: net.fit(np.ones((3, 4)), np.ones((3, 2)),
+                                         sample_weight=sp.csr_matrix(np.ones((1, 3)))),
+    }
+    with pytest.raises(TypeError, match="must be dense .* only the samples X of fit, "
+                                        "predict and loss may be sparse"):
+        calls[call]()
+    np.testing.assert_array_equal(net.params, before)
+
 
 def bad_inputs():
     X = sp.random(10, 6, density=0.5, format="csr", random_state=0)

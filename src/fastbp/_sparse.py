@@ -42,6 +42,9 @@ class SparseRows:
         """(data, indices, indptr), the core's arguments."""
         return self.data, self.indices, self.indptr
 
+    def toarray(self):
+        """The dense rows (for the pure-Python reference, which reads lists)."""
+        return scipy.sparse.csr_array(self.arrays(), shape=self.shape).toarray()
+
     def __getitem__(self, rows):
-        csr = scipy.sparse.csr_array((self.data, self.indices, self.indptr), shape=self.shape)
-        return SparseRows.of(csr[rows])
+        return SparseRows.of(scipy.sparse.csr_array(self.arrays(), shape=self.shape)[rows])

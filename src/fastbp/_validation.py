@@ -91,6 +91,9 @@ def check_dtype(dtype):
 
 def as_numeric(array, name):
     """array as a NumPy array of bool, int or float; refuses anything else."""
+    if is_sparse(array):
+        raise TypeError(f"{name} must be dense (an array-like), got a sparse matrix: only "
+                        "the samples X of fit, predict and loss may be sparse")
     try:
         a = np.asarray(array)
     except ValueError:  # ragged nested lists

@@ -301,10 +301,12 @@ class MLP:
         X : array-like or SciPy sparse matrix, shape (n_samples, n_inputs)
             A sparse X (any format; CSR is used as it is) is never made
             dense: the first layer's products and its weights' update run
-            over the stored entries alone. Plain SGD then changes only the
-            first-layer weights of stored columns; optimizers with state
-            (momentum, Adam, Rprop) step every parameter at each update, as
-            for dense input.
+            over the stored entries alone. Plain SGD (no momentum, no weight
+            decay) then changes only the first-layer weights of stored
+            columns; other optimizers step every parameter at each update,
+            as for dense input (their state and weight decay reach every
+            weight), from a gradient that is zero at the columns the
+            batch does not store.
         Y : array-like, shape (n_samples, n_outputs), or (n_samples,) for one output
         epochs : int, default 1
             The most epochs to train (the stopping rules may end sooner).
@@ -437,18 +439,19 @@ class MLP:
                 None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
                 self._params.copy, self._set_params)
 
-    def _block_samples(self, batch, X):
-        """Samples per compiled call of fit: about BLOCK_WORK multiply-adds
-        (MATRIX_BLOCK_FACTOR times more on the matrix path), counting
-        SAMPLE_OVERHEAD per sample; whole batches when they fit, else a
-        batch spans blocks (its sums carried over in grad)."""
+    def _block_samples(self, batch, X=None):
+        """Samples per compiled call of fit on X: about BLOCK_WORK
+        multiply-adds (MATRIX_BLOCK_FACTOR times more on the matrix path),
+        counting SAMPLE_OVERHEAD per sample; whole batches when they fit,
+        else a batch spans blocks (its sums carried over in grad)."""
         work = BLOCK_WORK * (MATRIX_BLOCK_FACTOR if self._top.takes_matrix_path(batch) else 1)
         block = max(1, work // (self._sample_work(X) + SAMPLE_OVERHEAD))
         return batch * (block // batch) if batch <= block else block
 
     def _sample_work(self, X):
         """Multiply-adds of one sample: every weight's, but for a sparse X
-        only the first layer's at the stored entries (on average)."""
+        only the first layer's at the stored entries (on average); every
+        weight's for X None."""
         if not isinstance(X, SparseRows):
             return self._params.size
         n_in, n_out = self.layer_sizes[:2]
