@@ -63,6 +63,16 @@ def awkward_csr(rng, n, n_features, density=0.15):
     return X, X.toarray()
 
 
+def wide_csr(n, n_features, per_row, seed=0):
+    """n rows of n_features with per_row stored entries each, made directly
+    (scipy.sparse.random draws from all n * n_features places: seconds)."""
+    rng = np.random.default_rng(seed)
+    indices = rng.integers(0, n_features, n * per_row)
+    indptr = np.arange(0, n * per_row + 1, per_row)
+    return sp.csr_matrix((rng.uniform(size=n * per_row), indices, indptr),
+                         shape=(n, n_features))
+
+
 def pair(sizes, activation, output_activation, loss, dtype):
     net = MLP(sizes, activation=activation, output_activation=output_activation, loss=loss,
               dtype=dtype, seed=3)
@@ -320,7 +330,7 @@ def test_memory_stays_proportional_to_the_stored_entries():
     dense in float64) allocate a few MB: the stored entries (1.6 MB), the
     parameters and the workspace, never a dense row block of X."""
     n, n_features = 2000, 50_000
-    X = sp.random(n, n_features, density=0.001, format="csr", random_state=0)
+    X = wide_csr(n, n_features, 50)
     Y = np.random.default_rng(0).uniform(size=n)
     net = MLP([n_features, 4, 1], seed=0)
     tracemalloc.start()
@@ -334,6 +344,17 @@ def test_memory_stays_proportional_to_the_stored_entries():
     stored = X.data.nbytes + X.indices.nbytes * 2 + X.indptr.nbytes * 2
     assert peak < 4 * stored + 12 * net.params.nbytes + net._workspace.nbytes, peak
     assert peak < n * n_features * 8 / 50
+
+
+def test_fit_blocks_count_only_the_stored_entries():
+    """A compiled call of fit copies params and the optimizer state: with
+    sparse rows it takes as many samples as their first-layer work makes a
+    block, not as many as dense rows would."""
+    X = wide_csr(3000, 50_000, 50)
+    net = MLP([50_000, 8, 1], seed=0)
+    rows = fastbp._validation.as_matrix(X, "X", 50_000, net.dtype, "features")
+    dense, sparse = net._block_samples(1), net._block_samples(1, rows)
+    assert dense == 83 and sparse >= 3000
 
 
 # -- the estimators ---------------------------------------------------------
