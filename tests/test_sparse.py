@@ -302,6 +302,16 @@ def test_a_refused_matrix_is_left_as_it_was():
     assert X.indices.dtype == indices.dtype
 
 
+def test_checked_rows_are_checked_again_for_another_network():
+    X = sp.random(8, 6, density=0.5, format="csr", random_state=0)
+    rows = fastbp._validation.as_matrix(X, "X", 6, np.dtype(np.float64), "features")
+    with pytest.raises(ValueError, match="X has 6 features per sample, but the network has 5"):
+        MLP([5, 2]).predict(rows)
+    as32 = fastbp._validation.as_matrix(rows, "X", 6, np.dtype(np.float32), "features")
+    assert as32.dtype == np.float32
+    np.testing.assert_array_equal(as32.toarray(), X.toarray().astype(np.float32))
+
+
 def test_core_entries_check_array_lengths():
     net = MLP([6, 2], seed=0)
     out = np.empty((3, 2))

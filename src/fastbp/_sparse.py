@@ -24,13 +24,23 @@ class SparseRows:
     out for validation.
     """
 
+    ndim = 2    # read by the checks, as of any matrix
+
     def __init__(self, data, indices, indptr, shape):
         self.data, self.indices, self.indptr = data, indices, indptr
         self.shape = shape
 
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def tocsr(self):
+        return scipy.sparse.csr_array(self.arrays(), shape=self.shape)
+
     @classmethod
     def of(cls, matrix):
-        """From a CSR matrix of the right dtype, copying only what must change."""
+        """From a CSR matrix, sharing its arrays where they already have
+        the types wanted (``as_sparse`` then casts data to the model's)."""
         return cls(matrix.data, np.asarray(matrix.indices, np.intp),
                    np.asarray(matrix.indptr, np.intp), matrix.shape)
 
@@ -44,7 +54,7 @@ class SparseRows:
 
     def toarray(self):
         """The dense rows (for the pure-Python reference, which reads lists)."""
-        return scipy.sparse.csr_array(self.arrays(), shape=self.shape).toarray()
+        return self.tocsr().toarray()
 
     def __getitem__(self, rows):
-        return SparseRows.of(scipy.sparse.csr_array(self.arrays(), shape=self.shape)[rows])
+        return SparseRows.of(self.tocsr()[rows])

@@ -164,8 +164,8 @@ def as_sparse(X, name, n_columns, dtype, what):
     ``as_matrix`` checks a dense one (its stored values for finiteness, its
     index arrays for consistency), without making it dense. Other formats
     than CSR are converted to it."""
-    if isinstance(X, SparseRows):
-        return X
+    if isinstance(X, SparseRows) and X.shape[1] == n_columns and X.dtype == dtype:
+        return X    # made by this function: checked already
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, {what}), got shape {X.shape}")
     if X.dtype.kind not in "biuf":
