@@ -108,9 +108,10 @@ def test_fit_sparse_equals_dense(sizes, activation, output_activation, loss, tar
 
 @pytest.mark.parametrize("batch", [1, 16])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_plain_sgd_without_special_paths(batch, dtype):
+def test_plain_sgd_without_special_paths(batch, dtype, kernel_path):
     """Plain SGD's fused updates (per sample, and a batch in one chunk)
-    against the gradient buffer and optimizer step."""
+    against the gradient buffer and optimizer step, and against dense
+    input, on every kernel path."""
     rng = np.random.default_rng(5)
     X, Xd = awkward_csr(rng, N_SAMPLES, 30)
     Y = rng.uniform(size=(N_SAMPLES, 2))
