@@ -231,6 +231,19 @@ def test_reference_takes_sparse_input_as_fastbp_does():
                  **TOL["float64"])
 
 
+@pytest.mark.parametrize("n,batch", [(1, 1), (40, 1), (40, 16)],
+                         ids=["one-sample-checked-in-C", "per-sample", "matrix"])
+def test_divergence_on_sparse_input_restores_the_parameters(n, batch):
+    rng = np.random.default_rng(13)
+    X, _ = awkward_csr(rng, n, 10, density=0.5)
+    X.data *= 1e150
+    net = MLP([10, 4, 1], activation="identity", seed=0)
+    before = net.params.copy()
+    with pytest.raises(fastbp.DivergenceError, match="diverged in epoch 1"):
+        net.fit(X, np.full(n, 1e150), epochs=2, batch_size=batch, lr=1e10)
+    np.testing.assert_array_equal(net.params, before)
+
+
 # -- refusals: a clear error, nothing changed -------------------------------
 
 @pytest.mark.parametrize("call", ["train_step", "gradient", "Y", "sample_weight"])
