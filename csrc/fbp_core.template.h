@@ -20,6 +20,7 @@
  *   fbp_entries.template.h      the table's entries, which pick a loop
  *   fbp_step.template.h         one sample's step for calls from Python,
  *                               checked before it is applied
+ *   fbp_sparse.template.h       the entries for sparse (CSR) input
  */
 #include "fbp_maths.template.h"
 #include "fbp_row_kernels.template.h"
@@ -29,6 +30,7 @@
 #include "fbp_matrix_loop.template.h"
 #include "fbp_entries.template.h"
 #include "fbp_step.template.h"
+#include "fbp_sparse.template.h"
 
 /* The per-type macros of fbp_maths.template.h and fbp_optim.template.h. */
 #undef T

@@ -29,4 +29,7 @@ const fbp_kernels FBP_CAT(fbp_kernels, FBP_ISA) = {
     FBP_TABLE_ENTRY(fbp_loss, f32),         FBP_TABLE_ENTRY(fbp_loss, f64),
     FBP_TABLE_ENTRY(fbp_gradient, f32),     FBP_TABLE_ENTRY(fbp_gradient, f64),
     FBP_TABLE_ENTRY(fbp_step, f32),         FBP_TABLE_ENTRY(fbp_step, f64),
+    FBP_TABLE_ENTRY(fbp_fit_csr, f32),      FBP_TABLE_ENTRY(fbp_fit_csr, f64),
+    FBP_TABLE_ENTRY(fbp_predict_csr, f32),  FBP_TABLE_ENTRY(fbp_predict_csr, f64),
+    FBP_TABLE_ENTRY(fbp_loss_csr, f32),     FBP_TABLE_ENTRY(fbp_loss_csr, f64),
 };

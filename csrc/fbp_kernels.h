@@ -269,6 +269,28 @@ typedef enum {
 FBP_DECLARE_ENTRIES(float, f32)
 FBP_DECLARE_ENTRIES(double, f64)
 
+/* The same for X in CSR form (fbp_sparse.template.h): row r's stored values
+ * data[indptr[r]..indptr[r + 1]) in the columns indices[...] of that range,
+ * each in [0, n_inputs), in any order (repeats add up). */
+#define FBP_DECLARE_CSR_ENTRIES(T, S)                                          \
+    typedef double (*fbp_fit_csr_##S##_fn)(                                    \
+        const fbp_net *net, const fbp_train_options *opt, T *params,           \
+        const T *data, const ptrdiff_t *indices, const ptrdiff_t *indptr,      \
+        const T *Y, const T *sample_weight, const ptrdiff_t *order,            \
+        ptrdiff_t n_samples, T *workspace, T *grad, T *state,                  \
+        ptrdiff_t *n_updates, ptrdiff_t *n_done);                              \
+    typedef void (*fbp_predict_csr_##S##_fn)(                                  \
+        const fbp_net *net, const T *params, const T *data,                    \
+        const ptrdiff_t *indices, const ptrdiff_t *indptr, ptrdiff_t n_samples, \
+        T *out, T *workspace);                                                 \
+    typedef double (*fbp_loss_csr_##S##_fn)(                                   \
+        const fbp_net *net, const T *params, const T *data,                    \
+        const ptrdiff_t *indices, const ptrdiff_t *indptr, const T *Y,         \
+        ptrdiff_t n_samples, T *workspace);
+
+FBP_DECLARE_CSR_ENTRIES(float, f32)
+FBP_DECLARE_CSR_ENTRIES(double, f64)
+
 typedef struct {
     const char *name;
     fbp_fit_f32_fn fit_f32;
@@ -281,6 +303,12 @@ typedef struct {
     fbp_gradient_f64_fn gradient_f64;
     fbp_step_f32_fn step_f32;
     fbp_step_f64_fn step_f64;
+    fbp_fit_csr_f32_fn fit_csr_f32;
+    fbp_fit_csr_f64_fn fit_csr_f64;
+    fbp_predict_csr_f32_fn predict_csr_f32;
+    fbp_predict_csr_f64_fn predict_csr_f64;
+    fbp_loss_csr_f32_fn loss_csr_f32;
+    fbp_loss_csr_f64_fn loss_csr_f64;
 } fbp_kernels;
 
 /* Instruction-set paths, best last. Each entry is NULL where this build or

@@ -96,7 +96,8 @@ static inline FBP_LOCAL(mat) FBP_LOCAL(layer_in)(const fbp_net *net,
  * biases and the activation over the block. Hidden outputs go to the
  * blocks of w.out, unit-major; the output layer's net inputs to z and its
  * outputs to o, sample-major (z == o computes them in place, when no loss
- * needs the net inputs). */
+ * needs the net inputs). x NULL: the first layer's products are already in
+ * place (sparse input, fbp_sparse.template.h). */
 static void FBP_LOCAL(forward_rows)(const fbp_net *net, const T *params, const T *x,
                                     ptrdiff_t n, FBP_LOCAL(rows_work) w, T *z, T *o)
 {
@@ -109,8 +110,9 @@ static void FBP_LOCAL(forward_rows)(const fbp_net *net, const T *params, const T
         const FBP_LOCAL(mat) in = FBP_LOCAL(layer_in)(net, w, x, l, below - n_in, n);
         /* W^T is W read column by column. */
         const FBP_LOCAL(mat) Wt = FBP_LOCAL(mat_of)(params + net->w_offsets[l], n_in, 1);
+        const int product = l > 0 || x;
         if (top) {
-            FBP_LOCAL(product)(z, n_out, 0, in, Wt, n, n_out, n_in, 1, 0);
+            if (product) FBP_LOCAL(product)(z, n_out, 0, in, Wt, n, n_out, n_in, 1, 0);
             for (ptrdiff_t r = 0; b && r < n; r++) {
                 T *FBP_RESTRICT row = z + r * n_out;
                 for (ptrdiff_t j = 0; j < n_out; j++) row[j] += b[j];
@@ -122,7 +124,7 @@ static void FBP_LOCAL(forward_rows)(const fbp_net *net, const T *params, const T
                 FBP_LOCAL(activate)(act, z, o, n * n_out);
         } else {
             T *Z = w.out + w.cap * below;
-            FBP_LOCAL(product)(Z, n, 1, in, Wt, n, n_out, n_in, 1, 0);
+            if (product) FBP_LOCAL(product)(Z, n, 1, in, Wt, n, n_out, n_in, 1, 0);
             for (ptrdiff_t j = 0; b && j < n_out; j++) {
                 T *FBP_RESTRICT unit = Z + j * n;
                 const T bj = b[j];
@@ -162,7 +164,8 @@ static void FBP_LOCAL(add_bias_sums)(T *FBP_RESTRICT b, const T *FBP_RESTRICT D,
  * was, then dst's weights += alpha D^T A and, with `biases`, dst's biases
  * += alpha times the sums of D's rows. dst is grad (alpha 1: the sums an
  * optimizer step takes) or params themselves (alpha -lr / n: plain SGD on
- * a batch of n rows, no gradient buffer needed). */
+ * a batch of n rows, no gradient buffer needed). x NULL leaves the first
+ * layer's weights to the caller (sparse input, fbp_sparse.template.h). */
 static void FBP_LOCAL(backward_rows)(const fbp_net *net, const T *params, const T *x,
                                      ptrdiff_t n, ptrdiff_t ld, FBP_LOCAL(rows_work) w,
                                      T *dst, T alpha, int biases)
@@ -185,8 +188,9 @@ static void FBP_LOCAL(backward_rows)(const fbp_net *net, const T *params, const 
                 FBP_LOCAL(scale_by_derivative)(net->activations[l - 1], A.p + i * ld,
                                                D_prev + i * ld, n);
         }
-        FBP_LOCAL(product)(dst + net->w_offsets[l], n_in, 0, FBP_LOCAL(transposed)(D), A,
-                           n_out, n_in, n, alpha, 1);
+        if (l > 0 || x)
+            FBP_LOCAL(product)(dst + net->w_offsets[l], n_in, 0, FBP_LOCAL(transposed)(D), A,
+                               n_out, n_in, n, alpha, 1);
         if (biases && net->b_offsets[l] >= 0)
             FBP_LOCAL(add_bias_sums)(dst + net->b_offsets[l], D.p, n, D.ld, n_out, D.cm,
                                      alpha);

@@ -164,8 +164,9 @@ static inline double FBP_LOCAL(output_deltas)(const fbp_net *net, const T *o,
  * lr); otherwise dE/dparams is added to grad and params stay unchanged.
  * Given x_next (SGD only), the first layer's update also leaves the next
  * sample's net inputs to it in the workspace, where this sample's outputs of
- * that layer were (no longer needed by then). With `check`, returns nonzero
- * if an updated parameter is not finite. */
+ * that layer were (no longer needed by then). x NULL leaves the first
+ * layer's weights alone (sparse input). With `check`, returns nonzero if an
+ * updated parameter is not finite. */
 FBP_INLINE int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
                                       FBP_LOCAL(work) w, T lr,
                                       int update_biases, int check, T *grad,
@@ -183,7 +184,10 @@ FBP_INLINE int FBP_LOCAL(backward)(const fbp_net *net, T *params, const T *x,
         T *prev = l > 0 ? w.delta + units[l - 1] : NULL;
         T *W = params + net->w_offsets[l];
         ptrdiff_t j = 0;
-        if (grad) {
+        if (!a) {
+            /* x NULL: a sparse input, whose weights fbp_sparse.template.h
+             * updates after this pass. */
+        } else if (grad) {
             T *G = grad + net->w_offsets[l];
             for (; j + 4 <= n_out; j += 4)
                 FBP_LOCAL(grad_rows)(W + j * n_in, G + j * n_in, n_in, 4, a, d + j, prev,

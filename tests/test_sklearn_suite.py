@@ -5,7 +5,8 @@ copied at test time with only its import of MLPClassifier and MLPRegressor
 changed to fastbp's, and run by pytest in a subprocess (with scikit-learn's
 conftest as a plugin, for its fixtures). Deselected: the three tests that read
 or assign scikit-learn's private attributes. Expected to fail (strict, so
-that the marks go when the feature lands): the tests named in XFAIL.
+that the marks go when the feature lands): the tests named in XFAIL, none
+now.
 """
 import re
 import subprocess
@@ -18,10 +19,7 @@ sklearn = pytest.importorskip("sklearn")
 
 IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
 PRIVATE = ("test_fit", "test_learning_rate_warmstart", "test_adaptive_learning_rate")
-SPARSE = "sparse input: issue 15 part 3"
-XFAIL = {
-    "test_sparse_matrices": SPARSE,
-}
+XFAIL = {}
 # Marks the tests of XFAIL (by name, any parametrisation) in the copied module.
 CONFTEST = f"""
 import pytest

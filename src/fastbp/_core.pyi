@@ -152,8 +152,12 @@ class Stepper:
     @property
     def output(self) -> npt.NDArray[np.floating] | None: ...
     def __init__(self, top: Topology, params: npt.NDArray[_F],
-                 workspace: npt.NDArray[_F]) -> None: ...
+                 workspace: npt.NDArray[_F], undo: npt.NDArray[_F], lock: object,
+                 lr_low: float, lr_high: float) -> None: ...
     def predict(self, x: object) -> npt.NDArray[np.floating] | None: ...
+    def sgd(
+        self, x: object, t: object, lr: object, want_output: bool
+    ) -> npt.NDArray[np.floating] | float | None: ...
     def step(
         self,
         x: object,
@@ -167,3 +171,36 @@ class Stepper:
         n_updates: int,
         want_output: bool,
     ) -> int: ...
+def fit_csr(
+    top: Topology,
+    options: FitOptions,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    indptr: npt.NDArray[np.intp],
+    Y: npt.NDArray[_F],
+    sample_weight: npt.NDArray[_F],
+    order: npt.NDArray[np.intp],
+    workspace: npt.NDArray[_F],
+    grad: npt.NDArray[_F],
+    state: npt.NDArray[_F],
+    n_updates: int,
+) -> tuple[float, int, int]: ...
+def predict_csr(
+    top: Topology,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    indptr: npt.NDArray[np.intp],
+    out: npt.NDArray[_F],
+    workspace: npt.NDArray[_F],
+) -> None: ...
+def loss_sum_csr(
+    top: Topology,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    indptr: npt.NDArray[np.intp],
+    Y: npt.NDArray[_F],
+    workspace: npt.NDArray[_F],
+) -> float: ...

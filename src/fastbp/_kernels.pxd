@@ -117,6 +117,34 @@ cdef extern from "fbp_kernels.h" nogil:
         const fbp_net *net, const fbp_train_options *opt, double *params,
         const double *x, const double *t, double *workspace, double *grad,
         double *state, Py_ssize_t *n_updates, double *undo, double *out, double *E)
+    ctypedef double (*fbp_fit_csr_f32_fn)(
+        const fbp_net *net, const fbp_train_options *opt, float *params,
+        const float *data, const Py_ssize_t *indices, const Py_ssize_t *indptr,
+        const float *Y, const float *sample_weight, const Py_ssize_t *order,
+        Py_ssize_t n_samples, float *workspace, float *grad, float *state,
+        Py_ssize_t *n_updates, Py_ssize_t *n_done)
+    ctypedef double (*fbp_fit_csr_f64_fn)(
+        const fbp_net *net, const fbp_train_options *opt, double *params,
+        const double *data, const Py_ssize_t *indices, const Py_ssize_t *indptr,
+        const double *Y, const double *sample_weight, const Py_ssize_t *order,
+        Py_ssize_t n_samples, double *workspace, double *grad, double *state,
+        Py_ssize_t *n_updates, Py_ssize_t *n_done)
+    ctypedef void (*fbp_predict_csr_f32_fn)(
+        const fbp_net *net, const float *params, const float *data,
+        const Py_ssize_t *indices, const Py_ssize_t *indptr, Py_ssize_t n_samples,
+        float *out, float *workspace)
+    ctypedef void (*fbp_predict_csr_f64_fn)(
+        const fbp_net *net, const double *params, const double *data,
+        const Py_ssize_t *indices, const Py_ssize_t *indptr, Py_ssize_t n_samples,
+        double *out, double *workspace)
+    ctypedef double (*fbp_loss_csr_f32_fn)(
+        const fbp_net *net, const float *params, const float *data,
+        const Py_ssize_t *indices, const Py_ssize_t *indptr, const float *Y,
+        Py_ssize_t n_samples, float *workspace)
+    ctypedef double (*fbp_loss_csr_f64_fn)(
+        const fbp_net *net, const double *params, const double *data,
+        const Py_ssize_t *indices, const Py_ssize_t *indptr, const double *Y,
+        Py_ssize_t n_samples, double *workspace)
 
     ctypedef struct fbp_kernels:
         const char *name
@@ -130,6 +158,12 @@ cdef extern from "fbp_kernels.h" nogil:
         fbp_gradient_f64_fn gradient_f64
         fbp_step_f32_fn step_f32
         fbp_step_f64_fn step_f64
+        fbp_fit_csr_f32_fn fit_csr_f32
+        fbp_fit_csr_f64_fn fit_csr_f64
+        fbp_predict_csr_f32_fn predict_csr_f32
+        fbp_predict_csr_f64_fn predict_csr_f64
+        fbp_loss_csr_f32_fn loss_csr_f32
+        fbp_loss_csr_f64_fn loss_csr_f64
 
     enum:
         FBP_PATH_BASELINE

@@ -11,12 +11,13 @@ where |W|^2 sums the squares of the weights, not of the biases (scikit-learn's
 L2 penalty). The compiled call is ``_core.fit`` with a batch longer than the
 data that is never finished: it sums each sample's weighted gradient into
 ``grad`` (by the matrix loop when the data has ``_core.ROWS_MIN`` samples or
-more) and its loss, and makes no update.
+more) and its loss, and makes no update; for sparse X, ``_core.fit_csr``.
 """
 import numpy as np
 import scipy.optimize
 
 from fastbp import _core
+from fastbp._sparse import SparseRows
 from fastbp._vocabulary import OPTIMIZER_CODES
 
 
@@ -26,8 +27,9 @@ class Objective:
     Parameters
     ----------
     net : fastbp.MLP
-    X, Y : ndarrays in the network's dtype, C-contiguous, shapes
-        (n_samples, n_inputs) and (n_samples, n_outputs)
+    X : ndarray in the network's dtype, C-contiguous, shape (n_samples,
+        n_inputs), or SparseRows (``_validation.as_matrix`` gives either)
+    Y : ndarray in the network's dtype, C-contiguous, shape (n_samples, n_outputs)
     sample_weight : ndarray, shape (n_samples,), or None
     alpha : float >= 0
     """
@@ -54,9 +56,14 @@ class Objective:
         net = self.net
         net.params[...] = params
         self.grad[...] = 0
-        total, done, _ = _core.fit(net._top, self.options, net.params, self.X, self.Y,
-                                   self.weight, self.order, net._workspace, self.grad,
-                                   self.no_state, 0)
+        if isinstance(self.X, SparseRows):
+            total, done, _ = _core.fit_csr(net._top, self.options, net.params,
+                                           *self.X.arrays(), self.Y, self.weight, self.order,
+                                           net._workspace, self.grad, self.no_state, 0)
+        else:
+            total, done, _ = _core.fit(net._top, self.options, net.params, self.X, self.Y,
+                                       self.weight, self.order, net._workspace, self.grad,
+                                       self.no_state, 0)
         if done < self.order.shape[0]:
             # A loss that is not finite: L-BFGS-B backs off from such a step.
             return np.inf, np.zeros(params.shape[0])

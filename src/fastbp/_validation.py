@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fastbp._sparse import SparseRows, is_sparse
 from fastbp._vocabulary import ACTIVATIONS, LOSS_OUTPUT, LOSSES, OUTPUT_ONLY
 # Arrays up to this size are checked for NaN and infinity in a Python loop,
 # which beats the NumPy calls' overhead (train_step checks two each call).
@@ -90,6 +91,9 @@ def check_dtype(dtype):
 
 def as_numeric(array, name):
     """array as a NumPy array of bool, int or float; refuses anything else."""
+    if is_sparse(array):
+        raise TypeError(f"{name} must be dense (an array-like), got a sparse matrix: only "
+                        "the samples X of fit, predict and loss may be sparse")
     try:
         a = np.asarray(array)
     except ValueError:  # ragged nested lists
@@ -138,7 +142,10 @@ def _check_finite(a, name):
 
 def as_matrix(array, name, n_columns, dtype, what):
     """A C-contiguous (n_samples, n_columns) array of ``dtype``, checked for
-    shape, emptiness and finiteness. ``what`` names the columns in messages."""
+    shape, emptiness and finiteness. ``what`` names the columns in messages.
+    A SciPy sparse X becomes ``SparseRows`` instead (``as_sparse``)."""
+    if is_sparse(array):
+        return as_sparse(array, name, n_columns, dtype, what)
     a = as_numeric(array, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, {what}), got shape {a.shape}")
@@ -150,6 +157,49 @@ def as_matrix(array, name, n_columns, dtype, what):
     a = _cast(a, dtype)
     _check_finite(a, name)
     return a
+
+
+def as_sparse(X, name, n_columns, dtype, what):
+    """A SciPy sparse X as ``SparseRows`` of ``dtype``, checked as
+    ``as_matrix`` checks a dense one (its stored values for finiteness, its
+    index arrays for consistency), without making it dense. Other formats
+    than CSR are converted to it."""
+    if isinstance(X, SparseRows) and X.shape[1] == n_columns and X.dtype == dtype:
+        return X    # made by this function: checked already
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, {what}), got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (bool, int or float), got dtype {X.dtype}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it needs at least one sample")
+    if X.shape[1] != n_columns:
+        raise ValueError(f"{name} has {X.shape[1]} {what} per sample, but the network "
+                         f"has {n_columns}")
+    rows = SparseRows.of(X.tocsr())
+    _check_csr(rows, name)
+    nnz = rows.indptr[-1]
+    rows.data, rows.indices = _cast(rows.data[:nnz], dtype), rows.indices[:nnz]
+    if not all_finite(rows.data):
+        k = int(np.argmin(np.isfinite(rows.data)))
+        r = int(np.searchsorted(rows.indptr, k, side="right")) - 1
+        raise ValueError(f"{name} contains NaN or infinity (first at index "
+                         f"({r}, {int(rows.indices[k])}))")
+    return rows
+
+
+def _check_csr(rows, name):
+    """The CSR arrays consistent, as the core reads them without checking
+    (SciPy leaves them to its users too: ``check_format`` would modify X)."""
+    indptr, indices, n_columns = rows.indptr, rows.indices, rows.shape[1]
+    if (indptr.shape[0] != rows.shape[0] + 1 or indptr[0] != 0
+            or indptr[-1] > min(rows.data.shape[0], indices.shape[0])
+            or (np.diff(indptr) < 0).any()):
+        raise ValueError(f"{name} is not a valid CSR matrix: its indptr does not "
+                         "delimit its rows")
+    stored = indices[:indptr[-1]]
+    if stored.size and (stored.min() < 0 or stored.max() >= n_columns):
+        raise ValueError(f"{name} is not a valid CSR matrix: a column index is outside "
+                         f"[0, {n_columns})")
 
 
 def as_targets(Y, n_samples, n_outputs, dtype, loss):

@@ -347,7 +347,7 @@ class _BaseMLP(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like or SciPy sparse matrix, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
             Class labels (an indicator matrix for multi-label) or targets.
         sample_weight : array-like, shape (n_samples,), optional
@@ -367,9 +367,9 @@ class _BaseMLP(BaseEstimator):
             if self.early_stopping and incremental:
                 raise ValueError("partial_fit does not support early_stopping=True")
             first = not (hasattr(self, "net_") and (incremental or self.warm_start))
-            X, y = validate_data(self, X, y, dtype=(np.float64, np.float32),
-                                 multi_output=True, y_numeric=not is_classifier(self),
-                                 reset=first)
+            X, y = validate_data(self, X, y, accept_sparse="csr",
+                                 dtype=(np.float64, np.float32), multi_output=True,
+                                 y_numeric=not is_classifier(self), reset=first)
             sample_weight = check.as_sample_weight(sample_weight, X.shape[0], np.float64)
             y, Y = self._encode_targets(y, first, incremental, classes)
             init_seed, split_seed, epoch_seed = (int(seed) for seed in check_random_state(
@@ -393,7 +393,8 @@ class _BaseMLP(BaseEstimator):
         """scikit-learn's _fit_lbfgs: SciPy's L-BFGS-B on the full-batch loss
         (fastbp._lbfgs), with max_iter, tol and max_fun as scikit-learn reads them."""
         net = self.net_
-        objective = _lbfgs.Objective(net, np.ascontiguousarray(data.X, net.dtype),
+        objective = _lbfgs.Objective(net, check.as_matrix(data.X, "X", net.n_inputs, net.dtype,
+                                                          "features"),
                                      np.ascontiguousarray(data.Y, net.dtype),
                                      data.sample_weight, self.alpha)
         reporter = make_reporter(self.max_iter, data.n_samples, self.progress, False)
@@ -675,11 +676,12 @@ class _BaseMLP(BaseEstimator):
 
     def _validated_X(self, X):
         check_is_fitted(self, "net_")
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32),
+                             reset=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -708,7 +710,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like or SciPy sparse matrix, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like, shape (n_samples,), optional
         classes : array-like, shape (n_classes,), optional
@@ -849,7 +851,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like or SciPy sparse matrix, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like, shape (n_samples,), optional
 

@@ -16,6 +16,7 @@ from fastbp import optim
 from fastbp._core import STEP_BAD_INPUT, STEP_NOT_FAST, STEP_OK
 from fastbp._layout import aligned_zeros, make_layout, views
 from fastbp._random import check_init, epoch_orders, initial_parameters, order_block
+from fastbp._sparse import SparseRows, is_sparse
 from fastbp._vocabulary import ACTIVATION_CODES, FIT, LOSS_CODES, OPTIMIZER_CODES
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -223,7 +224,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_inputs), or (n_inputs,) for one sample
+        X : array-like or SciPy sparse matrix, shape (n_samples, n_inputs),
+            or (n_inputs,) for one sample
         n_jobs : int, default 1
             Threads of the BLAS matrix products that compute 8 or more
             samples at once (``_core.blas_threads``).
@@ -243,6 +245,9 @@ class MLP:
             if out is not None:
                 return out
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
+        if is_sparse(X):
+            return self._outputs(check.as_matrix(X, "X", self.n_inputs, self.dtype, "features"),
+                                 n_jobs)
         X = check.as_numeric(X, "X")
         if X.ndim == 1:
             x = check.as_vector(X, "X", self.n_inputs, self.dtype, "features")
@@ -254,20 +259,28 @@ class MLP:
         """predict for checked samples X."""
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         with self._lock, _core.blas_threads(self._top, X.shape[0], n_jobs):
-            _core.predict(self._top, self._params, X, out, self._workspace)
+            if isinstance(X, SparseRows):
+                _core.predict_csr(self._top, self._params, *X.arrays(), out, self._workspace)
+            else:
+                _core.predict(self._top, self._params, X, out, self._workspace)
         return out
 
     def loss(self, X, Y):
-        """Mean over samples of the per-sample loss (a float)."""
+        """Mean over samples of the per-sample loss (a float); X may be a
+        SciPy sparse matrix."""
         X, Y = self._samples(X, Y)
         n = X.shape[0]
         with self._lock, _core.blas_threads(self._top, n, 1):
-            total = _core.loss_sum(self._top, self._params, X, Y, self._workspace)
+            total = self._loss_sum(X, Y)
             if math.isfinite(total):
                 return total / n
             # Finite losses whose sum overflows: average sample by sample.
-            return sum(_core.loss_sum(self._top, self._params, X[i:i + 1], Y[i:i + 1],
-                                      self._workspace) / n for i in range(n))
+            return sum(self._loss_sum(X[i:i + 1], Y[i:i + 1]) / n for i in range(n))
+
+    def _loss_sum(self, X, Y):
+        if isinstance(X, SparseRows):
+            return _core.loss_sum_csr(self._top, self._params, *X.arrays(), Y, self._workspace)
+        return _core.loss_sum(self._top, self._params, X, Y, self._workspace)
 
     def gradient(self, x, t):
         """Gradient of one sample's loss; the model is unchanged.
@@ -431,7 +444,15 @@ class MLP:
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_inputs)
+        X : array-like or SciPy sparse matrix, shape (n_samples, n_inputs)
+            A sparse X (any format; CSR is used as it is) is never made
+            dense: the first layer's products and its weights' update run
+            over the stored entries alone. Plain SGD (no momentum, no weight
+            decay) then changes only the first-layer weights of stored
+            columns; other optimizers step every parameter at each update,
+            as for dense input (their state and weight decay reach every
+            weight), from a gradient that is zero at the columns the
+            batch does not store.
         Y : array-like, shape (n_samples, n_outputs), or (n_samples,) for one output
         epochs : int, default 1
             The most epochs to train (the stopping rules may end sooner).
@@ -540,7 +561,7 @@ class MLP:
         grad = (aligned_zeros(self._params.size, self.dtype) if options.needs_grad
                 else self._no_grad)
         weight = self._no_grad if data.weight is None else data.weight
-        block = self._block_samples(batch)
+        block = self._block_samples(batch, data.X)
 
         def run_epoch(epoch, lr):
             compiled.lr = lr
@@ -564,14 +585,23 @@ class MLP:
                 None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
                 self._params.copy, self._set_params)
 
-    def _block_samples(self, batch):
-        """Samples per compiled call of fit: about BLOCK_WORK multiply-adds
-        (MATRIX_BLOCK_FACTOR times more on the matrix path), counting
-        SAMPLE_OVERHEAD per sample; whole batches when they fit, else a
-        batch spans blocks (its sums carried over in grad)."""
+    def _block_samples(self, batch, X=None):
+        """Samples per compiled call of fit on X: about BLOCK_WORK
+        multiply-adds (MATRIX_BLOCK_FACTOR times more on the matrix path),
+        counting SAMPLE_OVERHEAD per sample; whole batches when they fit,
+        else a batch spans blocks (its sums carried over in grad)."""
         work = BLOCK_WORK * (MATRIX_BLOCK_FACTOR if self._top.takes_matrix_path(batch) else 1)
-        block = max(1, work // (self._params.size + SAMPLE_OVERHEAD))
+        block = max(1, work // (self._sample_work(X) + SAMPLE_OVERHEAD))
         return batch * (block // batch) if batch <= block else block
+
+    def _sample_work(self, X):
+        """Multiply-adds of one sample: every weight's, but for a sparse X
+        only the first layer's at the stored entries (on average); every
+        weight's for X None."""
+        if not isinstance(X, SparseRows):
+            return self._params.size
+        n_in, n_out = self.layer_sizes[:2]
+        return self._params.size - n_in * n_out + n_out * -(-X.nnz // X.shape[0])
 
     def _optimizer_state(self, optimizer, warm_start):
         """The optimizer state to train with: the previous fit's if
@@ -595,9 +625,14 @@ class MLP:
         saved = state.save()
         single = order.shape[0] == 1
         options.check_params = single
-        total, done, n_updates = _core.fit(
-            self._top, options, self._params, X, Y, weight, order, self._workspace, grad,
-            state.values, state.n_updates)
+        if isinstance(X, SparseRows):
+            total, done, n_updates = _core.fit_csr(
+                self._top, options, self._params, *X.arrays(), Y, weight, order,
+                self._workspace, grad, state.values, state.n_updates)
+        else:
+            total, done, n_updates = _core.fit(
+                self._top, options, self._params, X, Y, weight, order, self._workspace,
+                grad, state.values, state.n_updates)
         if done < order.shape[0] or not (single or check.all_finite(self._params)):
             state.restore(saved)
             self._restore(grad, where, options.optimizer.lr)

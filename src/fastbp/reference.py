@@ -34,6 +34,7 @@ from fastbp import _validation as check
 from fastbp import optim
 from fastbp._progress import make_reporter
 from fastbp._random import check_init, epoch_orders, initial_parameters
+from fastbp._sparse import SparseRows, is_sparse
 from fastbp._vocabulary import FIT
 from fastbp.errors import DivergenceError
 from fastbp.history import History
@@ -240,9 +241,15 @@ class MLP:
     # -- the public API --------------------------------------------------------
 
     def _arrays(self, X, Y):
-        X = check.as_matrix(X, "X", self.layer_sizes[0], self.dtype, "features")
+        X = self._matrix(X)
         return X, check.as_targets(Y, X.shape[0], self.layer_sizes[-1], self.dtype,
                                    self.loss_name)
+
+    def _matrix(self, X):
+        """X checked as fastbp.MLP checks it; a sparse one made dense, as
+        the reference reads rows as lists."""
+        X = check.as_matrix(X, "X", self.layer_sizes[0], self.dtype, "features")
+        return X.toarray() if isinstance(X, SparseRows) else X
 
     def _inputs(self, X, Y):
         X, Y = self._arrays(X, Y)
@@ -257,11 +264,12 @@ class MLP:
     def predict(self, X, n_jobs=1):
         """As ``fastbp.MLP.predict``; one thread whatever ``n_jobs`` says."""
         check.check_positive_int(n_jobs, "n_jobs")
-        X = check.as_numeric(X, "X")
-        if X.ndim == 1:
-            x = check.as_vector(X, "X", self.layer_sizes[0], self.dtype, "features")
-            return self.forward(x.astype(float).tolist())[1][-1]
-        X = check.as_matrix(X, "X", self.layer_sizes[0], self.dtype, "features")
+        if not is_sparse(X):
+            X = check.as_numeric(X, "X")
+            if X.ndim == 1:
+                x = check.as_vector(X, "X", self.layer_sizes[0], self.dtype, "features")
+                return self.forward(x.astype(float).tolist())[1][-1]
+        X = self._matrix(X)
         return [self.forward(x)[1][-1] for x in X.astype(float).tolist()]
 
     def loss(self, X, Y):

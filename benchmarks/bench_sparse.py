@@ -1,0 +1,154 @@
+"""Training on sparse input: fastbp on the CSR matrix, fastbp on the same data
+made dense, and scikit-learn's MLPClassifier on the CSR matrix.
+
+The data: 2,000 samples of 100,000 features at 0.1% density (about 100
+stored entries a row, as bag-of-words or one-hot data), labels from a
+linear rule; a 100000-32-1 network (relu, one sigmoid output). Two
+settings, each its own group of interleaved runs (``fastbp.bench.timing``):
+scikit-learn's defaults (Adam, batch 200, alpha 1e-4), where every update
+steps all 3.2 million parameters (fastbp keeps the optimizers' dense state,
+see ``MLP.fit``); and plain per-sample SGD (batch 1, alpha 0), where fastbp
+updates only the first-layer weights of the sample's stored columns. In the
+second, scikit-learn takes about 200 s an epoch (Xeon, measured once), so it
+runs only with --sklearn-sgd. BLAS runs on one thread.
+
+    python benchmarks/bench_sparse.py [--repeats 3] [--epochs 3] [--no-sgd]
+                                      [--sklearn-sgd]
+    python -m pytest benchmarks/bench_sparse.py --benchmark-only
+
+The script prints, per setting, each case's median seconds per epoch over
+the repeats and its ratio to fastbp on the CSR matrix, and checks that
+fastbp's sparse and dense fits agree to rounding.
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import warnings
+
+if __name__ == "__main__":
+    # One BLAS thread for scikit-learn, set before numpy is imported; under
+    # pytest, threadpoolctl limits it in train() instead.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+pytest.importorskip("sklearn", reason="fastbp's estimators and their peer need scikit-learn")
+
+import sklearn  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import fastbp  # noqa: E402
+from fastbp.bench import timing  # noqa: E402
+from fastbp.bench.compare import cpu_model  # noqa: E402
+from fastbp.estimators import MLPClassifier  # noqa: E402
+
+N_SAMPLES, N_FEATURES, DENSITY, HIDDEN = 2000, 100_000, 0.001, 32
+# setting: the estimators' parameters besides hidden_layer_sizes and max_iter
+SETTINGS = {
+    "adam, batch 200 (scikit-learn's defaults)": dict(solver="adam"),
+    "plain sgd, batch 1, alpha 0": dict(solver="sgd", batch_size=1, learning_rate_init=0.1,
+                                        momentum=0, alpha=0),
+}
+# case: (classifier, whether it trains on the dense copy)
+CASES = {"fastbp CSR": (MLPClassifier, False), "fastbp dense": (MLPClassifier, True),
+         "sklearn CSR": (SklearnMLPClassifier, False)}
+
+
+def make_data(seed=0):
+    """(X as CSR float64, y): each row DENSITY * N_FEATURES distinct columns
+    with values uniform in [0, 1) (as scipy.sparse.random, which takes 40 s
+    here), labels the sign of a random linear rule."""
+    rng = np.random.default_rng(seed)
+    per_row = int(DENSITY * N_FEATURES)
+    indices = np.concatenate([np.sort(rng.choice(N_FEATURES, per_row, replace=False))
+                              for _ in range(N_SAMPLES)])
+    X = sp.csr_matrix((rng.uniform(size=indices.size), indices,
+                       np.arange(0, indices.size + 1, per_row)), shape=(N_SAMPLES, N_FEATURES))
+    y = (X @ rng.normal(size=N_FEATURES) > 0).astype(int)
+    return X, y
+
+
+def train(make, params, epochs, X, y):
+    """A fitted classifier: ``epochs`` epochs (tol 0 never stops early) on one
+    BLAS thread; the ConvergenceWarning of the fixed epochs is expected."""
+    model = make(hidden_layer_sizes=(HIDDEN,), max_iter=epochs, tol=0, random_state=0,
+                 **params)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+def compare(params, epochs, repeats, X, X_dense, y, names):
+    """Seconds per epoch of the cases ``names`` (``repeats`` interleaved
+    runs), and the last fitted models."""
+    cases = {name: (lambda make=make, dense=dense: timing.time_call(
+        train, make, params, epochs, X_dense if dense else X, y))
+        for name, (make, dense) in CASES.items() if name in names}
+    seconds, models = timing.interleaved(cases, repeats)
+    per_epoch = {name: statistics.median(s) / epochs for name, s in seconds.items()}
+    return per_epoch, {name: runs[-1] for name, runs in models.items()}
+
+
+def report(setting, params, epochs, repeats, X, X_dense, y, names):
+    per_epoch, models = compare(params, epochs, repeats, X, X_dense, y, names)
+    base = per_epoch["fastbp CSR"]
+    print(f"\n{setting}: {epochs} epochs, median of {repeats} interleaved runs")
+    print(f"  {'case':14s} {'s / epoch':>10s} {'vs fastbp CSR':>14s} {'train acc':>10s}")
+    for name, seconds in per_epoch.items():
+        accuracy = models[name].score(X, y)
+        print(f"  {name:14s} {seconds:10.4f} {seconds / base:13.1f}x {accuracy:10.4f}")
+    gap = np.abs(models["fastbp CSR"].predict_proba(X)
+                 - models["fastbp dense"].predict_proba(X_dense)).max()
+    print(f"  fastbp CSR against dense: max |predict_proba difference| {gap:.2e}")
+    return per_epoch
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--no-sgd", action="store_true",
+                        help="only scikit-learn's defaults (per-sample SGD takes fastbp "
+                             "dense about 25 s an epoch)")
+    parser.add_argument("--sklearn-sgd", action="store_true",
+                        help="run scikit-learn in the per-sample SGD setting too")
+    args = parser.parse_args(argv)
+    X, y = make_data()
+    X_dense = X.toarray()
+    print(f"fastbp {fastbp.__version__} (kernel path {fastbp.kernel_path()}), scikit-learn "
+          f"{sklearn.__version__}, python {platform.python_version()}, one BLAS thread; "
+          f"CPU {cpu_model()}")
+    print("command: python benchmarks/bench_sparse.py " + " ".join(sys.argv[1:]))
+    print(f"data: {N_SAMPLES} x {N_FEATURES} CSR float64, {X.nnz} stored entries "
+          f"({X.nnz / N_SAMPLES:.0f} a row); dense copy {X_dense.nbytes / 1e9:.1f} GB; "
+          f"network {N_FEATURES}-{HIDDEN}-1, relu")
+    for setting, params in SETTINGS.items():
+        sgd = params["solver"] == "sgd"
+        if args.no_sgd and sgd:
+            continue
+        names = [name for name in CASES
+                 if not (sgd and name.startswith("sklearn") and not args.sklearn_sgd)]
+        report(setting, params, args.epochs, args.repeats, X, X_dense, y, names)
+    return 0
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fit_sparse_data(benchmark, case):
+    """scikit-learn's defaults, one epoch per round."""
+    X, y = make_data()
+    make, dense = CASES[case]
+    data = X.toarray() if dense else X
+    benchmark.extra_info.update({"case": case, "kernel_path": fastbp.kernel_path()})
+    model = benchmark.pedantic(train, args=(make, {"solver": "adam"}, 1, data, y), rounds=3)
+    assert model.n_iter_ == 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
