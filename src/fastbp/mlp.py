@@ -13,6 +13,7 @@ from fastbp import _core
 from fastbp import _training as training
 from fastbp import _validation as check
 from fastbp import optim
+from fastbp._interrupts import DeferredInterrupt
 from fastbp._layout import aligned_zeros, make_layout, views
 from fastbp._random import epoch_orders, initial_weights, order_block
 from fastbp._vocabulary import ACTIVATION_CODES, FIT, LOSS_CODES, OPTIMIZER_CODES
@@ -402,10 +403,14 @@ class MLP:
             for start in range(0, n_samples, block):
                 options.batch_done = start % batch
                 options.finish = start + block >= n_samples
-                mean += self._run_block(data.X, data.Y, weight,
-                                        order_block(order, start, start + block), options,
-                                        grad, state, f"epoch {epoch}")
-            state.epochs += 1
+                # Ctrl-C waits for the block's check (and rollback) and for the
+                # counts of updates and epochs to match the parameters.
+                with DeferredInterrupt():
+                    mean += self._run_block(data.X, data.Y, weight,
+                                            order_block(order, start, start + block),
+                                            options, grad, state, f"epoch {epoch}")
+                    if options.finish:
+                        state.epochs += 1
             return mean
 
         # Kept on the model as it grows, so that after an interrupt (Ctrl-C
