@@ -163,12 +163,14 @@ class MLP:
 
     def __reduce__(self):
         # The optimizer state travels too, so that a warm_start after
-        # unpickling (or in a joblib worker) goes on exactly as it would have.
-        state = self._state
-        saved = None if state is None else (state.key, state.values.copy(),
-                                             state.n_updates, state.epochs)
-        return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
-                           self.dtype.name, self.bias, self._params.copy(), saved))
+        # unpickling (or in a joblib worker) goes on exactly as it would have;
+        # under the lock, so that a fit in another thread is not caught mid-block.
+        with self._lock:
+            state = self._state
+            saved = None if state is None else (state.key, state.values.copy(),
+                                                 state.n_updates, state.epochs)
+            return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
+                               self.dtype.name, self.bias, self._params.copy(), saved))
 
     def save(self, path):
         """Write the model to ``path``, to be read back by ``fastbp.load``.
@@ -184,9 +186,11 @@ class MLP:
             persistence.save(self, path)
 
     def copy(self):
-        """An independent model with the same parameters."""
-        return _rebuild(self.layer_sizes, self.activations, self.loss_name,
-                        self.dtype, self.bias, self._params)
+        """An independent model with the same parameters and optimizer state
+        (a ``warm_start`` fit of the copy goes on as the original's would),
+        as pickling makes it."""
+        rebuild, args = self.__reduce__()
+        return rebuild(*args)
 
     # -- inputs -------------------------------------------------------------
 
@@ -390,7 +394,6 @@ class MLP:
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         compiled = _compiled(settings.optimizer)
-        state = self._optimizer_state(settings.optimizer, settings.warm_start)
         options = _core.FitOptions(compiled, batch, 1.0 / n_samples, update_biases)
         grad = (aligned_zeros(self._params.size, self.dtype) if options.needs_grad
                 else self._no_grad)
@@ -413,15 +416,26 @@ class MLP:
                         state.epochs += 1
             return mean
 
-        # Kept on the model as it grows, so that after an interrupt (Ctrl-C
-        # lands between two compiled blocks, a few ms apart) or a divergence
-        # the epochs completed so far are still at hand.
-        self.history = history = History()
-        with self._lock, _core.blas_threads(self._top, batch, n_jobs):
-            return training.run_epochs(
-                history, settings, epochs, state.epochs, n_samples, run_epoch,
-                None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
-                self._params.copy, self._set_params)
+        # The last checks need the model's state: under the lock, so that a
+        # fit waiting for another thread's changes nothing before it is its turn.
+        with self._lock:
+            if not self._params.flags.writeable:
+                raise ValueError("params is read-only (its writeable flag was cleared): "
+                                 "fit cannot train it")
+            state = self._optimizer_state(settings.optimizer, settings.warm_start)
+            _check_last_rate(settings, state.epochs + epochs - 1, self.dtype)
+            self._state = state
+            # Kept on the model as it grows, so that after an interrupt (Ctrl-C
+            # waits for the end of a compiled block, a few ms) or a divergence
+            # the epochs completed so far are still at hand.
+            self.history = history = History()
+            # Also the per-sample path: the finiteness check of each block is a
+            # BLAS dot, which should not spread over threads another fit uses.
+            with _core.limit_blas(n_jobs if self._top.takes_matrix_path(batch) else 1):
+                return training.run_epochs(
+                    history, settings, epochs, state.epochs, n_samples, run_epoch,
+                    None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
+                    self._params.copy, self._set_params)
 
     def _block_samples(self, batch):
         """Samples per compiled call of fit: about BLOCK_WORK multiply-adds
@@ -434,12 +448,12 @@ class MLP:
 
     def _optimizer_state(self, optimizer, warm_start):
         """The optimizer state to train with: the previous fit's if
-        warm_start asks for it and it matches, else a fresh one."""
+        warm_start asks for it and it matches, else a fresh one (which the
+        caller keeps in ``_state``)."""
         previous = self._state
         if warm_start and previous is not None and previous.key == optimizer.state_key():
             return previous
-        self._state = _OptimizerState.fresh(optimizer, self._params.size, self.dtype)
-        return self._state
+        return _OptimizerState.fresh(optimizer, self._params.size, self.dtype)
 
     def _set_params(self, values):
         self._params[...] = values
@@ -471,6 +485,25 @@ class MLP:
             f"training diverged in {where}: a loss or a parameter became NaN or "
             f"infinite with lr={lr}; try a smaller learning rate. The model keeps "
             "the parameters it had before that block of samples.")
+
+
+def _check_last_rate(settings, last_epoch, dtype):
+    """Refuses, before training, a built-in schedule whose rate (which only
+    falls) is no longer a positive finite rate of ``dtype`` by ``last_epoch``;
+    a callable schedule's rates are checked epoch by epoch."""
+    if not isinstance(settings.schedule, optim.Schedule):
+        return
+    try:
+        lr = training.scheduled_lr(settings, last_epoch)
+    except OverflowError:       # (e + 1) ** power_t beyond a float
+        lr = 0.0
+    try:
+        check.check_lr(lr, dtype)
+    except ValueError:
+        raise ValueError(f"schedule {settings.schedule!r} brings lr={settings.optimizer.lr!r} "
+                         f"to {lr!r} by epoch {last_epoch} (counted from 0), not a positive "
+                         f"finite {np.dtype(dtype).name}; train fewer epochs or choose a "
+                         "gentler schedule") from None
 
 
 def _compiled(optimizer):
