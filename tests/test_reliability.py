@@ -117,3 +117,81 @@ def test_copy_keeps_the_optimizer_state_as_pickling_does():
     for c in copies:
         c.fit(X, Y, **more)
         assert c.params.tobytes() == net.params.tobytes()
+
+
+# -- finding 5: silently wrong -----------------------------------------------------------
+
+@pytest.mark.parametrize("sizes", [{3, 10}, {3: 1, 10: 2}, frozenset({2, 5}), iter([3, 2])])
+def test_layer_sizes_without_an_order_are_refused(sizes):
+    """A set's order is not the one written ({3, 10} iterates as 10, 3); a
+    dict's keys are not sizes."""
+    with pytest.raises(TypeError, match=r"layer_sizes must be a sequence \(a list or tuple\)"):
+        fastbp.MLP(sizes)
+
+
+def test_activations_as_a_dict_are_refused():
+    with pytest.raises(TypeError, match="activation must be a name or a list of names"):
+        fastbp.MLP([3, 4, 2], activation={"tanh": 0, "sigmoid": 1})
+
+
+def test_a_masked_array_with_masked_entries_is_refused():
+    X, Y = data()
+    net = fastbp.MLP([3, 4, 2], seed=0)
+    before = model_state(net)
+    masked = np.ma.masked_array(X, mask=X > 0.9)
+    with pytest.raises(ValueError, match=r"X is a masked array with masked entries; fill"):
+        net.fit(masked, Y)
+    with pytest.raises(ValueError, match=r"X is a masked array"):
+        net.predict(masked)
+    assert model_state(net) == before
+    # Without a masked entry it is its data.
+    np.testing.assert_array_equal(net.predict(np.ma.masked_array(X)), net.predict(X))
+
+
+# -- finding 7: clear messages -----------------------------------------------------------
+
+def test_a_finite_value_beyond_float32_is_said_to_overflow():
+    net = fastbp.MLP([3, 4, 2], dtype="float32", seed=0)
+    X = np.zeros((2, 3))
+    X[1, 2] = 1e39
+    with pytest.raises(ValueError, match=r"X\[1, 2\] = 1e\+39 overflows float32 \(largest "
+                                         r"3\.403e\+38\); rescale the data"):
+        net.predict(X)
+    X[1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at index "
+                                         r"\(1, 2\)\)"):
+        net.predict(X)
+
+
+def test_targets_whose_squares_overflow_are_out_of_range():
+    """Not a DivergenceError suggesting a smaller learning rate: no rate helps."""
+    X, _ = data(n_out=1)
+    net = fastbp.MLP([3, 4, 1], output_activation="identity", seed=0)
+    before = model_state(net)
+    with pytest.raises(ValueError, match=r"Y holds targets up to 1e\+200 in magnitude, out "
+                                         r"of range for squared_error in float64"):
+        net.fit(X, np.full(len(X), 1e200))
+    assert model_state(net) == before
+
+
+@pytest.mark.parametrize("option", ["lr", "tol", "target_loss"])
+def test_huge_python_ints_are_refused_by_name(option):
+    X, Y = data()
+    net = fastbp.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=rf"^{option} must be a finite number, got an int of "
+                                         r"401 digits"):
+        net.fit(X, Y, **{option: 10**400})
+
+
+def test_layer_sizes_beyond_memory_are_refused_saying_how_much(monkeypatch):
+    """Checked before anything is allocated, against the machine's memory
+    (16 GiB here, whatever this machine has)."""
+    monkeypatch.setattr(fastbp._validation, "_physical_memory", lambda: 16 * 2**30)
+    with pytest.raises(MemoryError, match=r"layer_sizes \[40000, 40000\] make a network of "
+                                          r"1,600,040,000 parameters, which needs about 35\.8 "
+                                          r"GiB of memory in float64; this machine has 16\.0 GiB"):
+        fastbp.MLP([40000, 40000])
+    with pytest.raises(MemoryError, match=r"layer_sizes \[4611686018427387904, 1\] make a "
+                                          r"network of 4,611,686,018,427,387,905 parameters"):
+        fastbp.MLP([2**62, 1], dtype="float32")
+    fastbp.MLP([4000, 4000])        # 0.4 GiB

@@ -85,9 +85,10 @@ class MLP:
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
+        dtype, bias = check.check_dtype(dtype), check.check_bool(bias, "bias")
+        check.check_memory(sizes, bias, dtype)
         initial = initial_weights(sizes, activations, check.check_seed(seed))
-        self._build(sizes, activations, loss, check.check_dtype(dtype),
-                    check.check_bool(bias, "bias"))
+        self._build(sizes, activations, loss, dtype, bias)
         for W, W0 in zip(self.weights, initial):
             W[...] = W0
 
