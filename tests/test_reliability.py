@@ -1,8 +1,12 @@
 """Issue 14's findings 5-7 on the model: what a hostile user tries, refused
 (or handled) with a clear message before any state changes."""
 import pickle
+import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +199,20 @@ def test_layer_sizes_beyond_memory_are_refused_saying_how_much(monkeypatch):
                                           r"network of 4,611,686,018,427,387,905 parameters"):
         fastbp.MLP([2**62, 1], dtype="float32")
     fastbp.MLP([4000, 4000])        # 0.4 GiB
+
+
+# -- finding 9: tests that need an optional package --------------------------------------
+
+def test_tests_of_optional_packages_skip_cleanly_without_them():
+    """pytest on test_progress.py and test_dask.py where tqdm and distributed
+    cannot be imported (a None in sys.modules): skips, no failure, no error."""
+    code = ("import sys; sys.modules.update(dict.fromkeys(['tqdm', 'tqdm.auto', 'distributed']));"
+            " import pytest; sys.exit(pytest.main(['-q', '-rs', '-p', 'no:cacheprovider',"
+            " *sys.argv[1:]]))")
+    tests = Path(__file__).parent
+    done = subprocess.run([sys.executable, "-c", code, str(tests / "test_progress.py"),
+                           str(tests / "test_dask.py")],
+                          capture_output=True, text=True, timeout=600, cwd=tests.parent)
+    assert done.returncode == 0, done.stdout[-3000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed, [1-9]\d* skipped", summary), summary
