@@ -331,7 +331,9 @@ def test_ctrl_c_during_a_diverging_block_rolls_it_back(python_sigint_handler, mo
         assert np.isfinite(trial.params).all()
         assert trial.params.tobytes() == start.tobytes()
         assert trial._state.n_updates == 0 and trial._state.epochs == 0
-    assert landed >= n // 3, f"only {landed} of {n} signals went during a compiled call"
+    # Each of these would have failed before issue 14's fix; about half go
+    # there on an idle machine, fewer on a loaded one.
+    assert landed >= n // 6, f"only {landed} of {n} signals went during a compiled call"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="os.kill(pid, SIGINT) is POSIX")
@@ -373,7 +375,9 @@ def test_ctrl_c_keeps_the_update_count_with_the_parameters(python_sigint_handler
         assert trial._state.n_updates == after[k][1] == k * block
         if k:
             assert np.array_equal(trial._state.values, after[k][2])
-    assert landed >= n // 2, f"only {landed} of {n} signals went during a compiled call"
+    # Each of these would have failed before issue 14's fix; about half go
+    # there on an idle machine, fewer on a loaded one.
+    assert landed >= n // 6, f"only {landed} of {n} signals went during a compiled call"
     # The continuation: from k blocks, interrupted or not, the same parameters.
     trial = net.copy()
     spy.run(lambda: trial.fit(X, Y, **fit), 0.5 * sum(spy.durations))
