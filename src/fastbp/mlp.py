@@ -368,6 +368,10 @@ class MLP:
 
         Raises
         ------
+        ValueError, TypeError
+            Before any state changes: bad data or options, a read-only
+            ``params``, or a built-in schedule whose rate is no longer a
+            positive finite number by the last epoch.
         DivergenceError
             If a loss or a parameter becomes NaN or infinite. The model keeps
             the parameters (and optimizer state) it had before the block of
