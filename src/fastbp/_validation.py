@@ -212,7 +212,7 @@ def as_targets(Y, n_samples, n_outputs, dtype, loss):
         # Beyond sqrt(max), a sample's error squared overflows at the first
         # step: out of range, whatever the learning rate.
         limit = math.sqrt(float(np.finfo(dtype).max))
-        big = float(np.abs(a).max())
+        big = max(float(a.max()), -float(a.min()))      # np.abs would copy Y
         if big > limit:
             raise ValueError(f"Y holds targets up to {big:.4g} in magnitude, out of range "
                              f"for squared_error in {np.dtype(dtype).name}: their squares "
