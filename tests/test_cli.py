@@ -509,7 +509,9 @@ def test_every_command_has_help(capsys, command):
         cli.main([command, "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: fastbp {command} ") and "options:" in out
+    # argparse's heading: "options:" from Python 3.10, "optional arguments:" before.
+    assert out.startswith(f"usage: fastbp {command} ")
+    assert re.search(r"^(options|optional arguments):$", out, re.M)
 
 
 # -- the CSV reader -----------------------------------------------------------------
@@ -564,3 +566,75 @@ def test_an_extra_that_is_not_an_object_is_a_model_file_error(tmp_path):
     with pytest.raises(ModelFileError, match=rf"^{re.escape(str(path))}: extra must be a JSON "
                                              r"object, got \[1\]$"):
         persistence.load_with_extra(path)
+
+
+# -- what a hostile user tries (issue 14, findings 3, 5 and 7) -------------------------
+
+def test_an_empty_target_cell_is_refused_at_training(capsys, tmp_path):
+    """As a class it would be "", which predict then refuses to read."""
+    data = write_csv(tmp_path / "d.csv", ["x", "y"],
+                     [[i, i % 3] for i in range(20)] + [[20, ""]])
+    status, out, err = run(capsys, "train", data, "--target", "y", "--epochs", "1",
+                           "--out", tmp_path / "m.npz")
+    assert status == 1 and err == (f"fastbp: error: {data}: column 'y', line 22: the "
+                                   "target is empty; fill it in or drop the row\n")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_targets_near_the_float64_maximum_train_and_score(capsys, tmp_path):
+    """Their standard deviation is taken without overflow: training learns
+    them (it trained on zeros, and reported R^2 nan)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 200)
+    data = write_csv(tmp_path / "d.csv", ["x", "y"], [[v, 1.7e308 * v] for v in x])
+    status, out, err = run(capsys, "train", data, "--target", "y", "--hidden", "",
+                           "--epochs", "20", "--test-fraction", "0.2", "--quiet")
+    assert status == 0 and err == ""
+    assert float(re.search(r"held-out R\^2 ([0-9.]+)", out)[1]) > 0.99
+
+
+def test_features_of_1e308_train_and_predict(capsys, tmp_path):
+    data = write_csv(tmp_path / "d.csv", ["x", "y"],
+                     [[1.7e308 if i % 2 else -1.7e308, i % 2] for i in range(20)])
+    model = tmp_path / "m.npz"
+    status, out, err = run(capsys, "train", data, "--target", "y", "--epochs", "30",
+                           "--quiet", "--out", model)
+    assert status == 0 and err == "" and "train accuracy 1.0000" in out
+    status, out, err = run(capsys, "predict", model, data)
+    assert status == 0 and err == ""
+    assert [row[0] for row in read_output(out)[1]] == [str(i % 2) for i in range(20)]
+
+
+def test_features_too_large_to_standardise_are_one_line_errors(capsys, tmp_path):
+    """x - mean overflows: 1.7e308 - (-0.85e308)."""
+    data = write_csv(tmp_path / "d.csv", ["x", "y"],
+                     [[-1.7e308 if i % 4 else 1.7e308, i % 2] for i in range(20)])
+    status, out, err = run(capsys, "train", data, "--target", "y", "--epochs", "1")
+    assert status == 1
+    assert err == (f"fastbp: error: {data}: column 'x' holds values too large to "
+                   "standardise in float64 (x - mean overflows); rescale the column\n")
+
+
+def test_a_learning_rate_beyond_float32_is_a_usage_error(capsys, blobs):
+    status, out, err = run(capsys, "train", blobs[0], "--target", "colour",
+                           "--dtype", "float32", "--lr", "1e39")
+    assert status == 2 and out == ""
+    assert err == "fastbp: error: --lr=1e+39 is not a positive finite float32\n"
+
+
+def test_a_network_too_large_for_memory_is_a_one_line_error(capsys, blobs):
+    status, out, err = run(capsys, "train", blobs[0], "--target", "colour",
+                           "--hidden", "1000000000")
+    assert status == 1 and out == ""
+    assert re.fullmatch(r"fastbp: error: layer_sizes \[2, 1000000000, 3\] make a network "
+                        r"of 6,000,000,003 parameters, which needs about [\d,.]+ GiB of "
+                        r"memory in float64; this machine has [\d,.]+ GiB\n", err), err
+
+
+def test_json_nested_too_deep_is_a_usage_error(capsys):
+    deep = "[" * 100000 + "]" * 100000
+    with pytest.raises(SystemExit) as info:
+        cli.main(["trace", "--weights", deep])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--weights: must be a JSON list" in err and "Traceback" not in err

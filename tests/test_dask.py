@@ -1,15 +1,20 @@
 """A hyper-parameter search on a Dask cluster: joblib's "dask" backend ships
 the estimators to worker processes (pickled) and back, unchanged."""
-import joblib
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster, get_task_stream
-from sklearn.base import clone
-from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV
 
-from fastbp.estimators import MLPClassifier
+# The "dask" extra: without it, the module skips.
+pytest.importorskip("distributed")
+pytest.importorskip("sklearn")
+
+import joblib  # noqa: E402
+from distributed import Client, LocalCluster, get_task_stream  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from fastbp.estimators import MLPClassifier  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -244,3 +244,148 @@ def test_history_never_holds_an_infinite_mean(batch_size):
     with pytest.raises(fastbp.DivergenceError):
         net.fit(X, Y, epochs=200, **fit)
     assert all(math.isfinite(v) for v in net.history.loss), net.history.loss[-3:]
+
+
+# -- Ctrl-C at every offset across a compiled block (issue 14, findings 1 and 2) ------
+
+class SignalDuringBlocks:
+    """Sends SIGINT ``offset`` seconds after fit's first compiled call
+    starts, and records whether it went while a compiled call was running
+    (the window where, acted on as the call returned, KeyboardInterrupt
+    skipped the finiteness check, the rollback and the update count)."""
+
+    def __init__(self, monkeypatch):
+        self.compiled_fit = fastbp.mlp._core.fit
+        self.started = threading.Event()
+        self.running = False
+        self.durations = []
+        monkeypatch.setattr(fastbp.mlp._core, "fit", self._fit)
+
+    def _fit(self, *args):
+        self.started.set()
+        self.running = True
+        began = time.perf_counter()
+        try:
+            return self.compiled_fit(*args)
+        finally:
+            self.running = False
+            self.durations.append(time.perf_counter() - began)
+
+    def run(self, fit, offset):
+        """Calls ``fit()`` with a SIGINT ``offset`` s into its first block;
+        returns the exceptions seen (KeyboardInterrupt always among them) and
+        whether the signal went during a compiled call."""
+        self.started.clear()
+        during = []
+
+        def send():
+            self.started.wait()
+            time.sleep(offset)
+            during.append(self.running)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        seen = []
+        try:
+            try:
+                fit()
+            except fastbp.DivergenceError:
+                seen.append(fastbp.DivergenceError)
+            finally:
+                sender.join()
+                time.sleep(0.05)      # a signal sent after fit returned lands here
+        except KeyboardInterrupt:
+            seen.append(KeyboardInterrupt)
+        assert KeyboardInterrupt in seen
+        return seen, during[0]
+
+
+def offsets(duration, n):
+    """n offsets from 0 to 1.5 times a block's duration."""
+    return [1.5 * duration * k / (n - 1) for k in range(n)]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="os.kill(pid, SIGINT) is POSIX")
+def test_ctrl_c_during_a_diverging_block_rolls_it_back(python_sigint_handler, monkeypatch):
+    """Issue 14's reproduction: the first compiled block diverges at its last
+    sample. Wherever in it SIGINT lands, the model keeps the parameters and
+    the optimizer state from before it, all finite."""
+    net = fastbp.MLP([100, 200, 10], activation="identity", seed=0)
+    block = block_samples(net, 1)
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((6000, 100)), rng.random((6000, 10))
+    X[block - 1] *= 1e100
+    weight = np.zeros(6000)
+    weight[block - 1] = 1.0
+    fit = dict(lr=1e200, shuffle=False, sample_weight=weight, epochs=2)
+    start = net.params.copy()
+    spy = SignalDuringBlocks(monkeypatch)
+    with pytest.raises(fastbp.DivergenceError):
+        net.copy().fit(X, Y, **fit)
+    n, landed = 30, 0
+    for offset in offsets(spy.durations[0], n):
+        trial = net.copy()
+        seen, during = spy.run(lambda: trial.fit(X, Y, **fit), offset)
+        landed += during
+        assert np.isfinite(trial.params).all()
+        assert trial.params.tobytes() == start.tobytes()
+        assert trial._state.n_updates == 0 and trial._state.epochs == 0
+    # Each of these would have failed before issue 14's fix; about half go
+    # there on an idle machine, fewer on a loaded one.
+    assert landed >= n // 6, f"only {landed} of {n} signals went during a compiled call"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="os.kill(pid, SIGINT) is POSIX")
+def test_ctrl_c_keeps_the_update_count_with_the_parameters(python_sigint_handler,
+                                                           monkeypatch):
+    """Adam, interrupted anywhere in a fit of several blocks: the parameters
+    are those after k whole blocks, the update count and the moments are
+    those of the same k blocks, so a warm_start continuation equals the
+    continuation of an uninterrupted run of those blocks."""
+    net = fastbp.MLP([50, 100, 10], activation="tanh", seed=0)
+    # Blocks of 300 samples, a few ms each.
+    monkeypatch.setattr(fastbp.mlp, "BLOCK_WORK",
+                        300 * (net.params.size + fastbp.mlp.SAMPLE_OVERHEAD))
+    block = block_samples(net, 1)
+    assert block == 300
+    rng = np.random.default_rng(1)
+    X, Y = rng.random((3 * block, 50)), rng.random((3 * block, 10))
+    adam = fastbp.optim.Adam(lr=1e-4)
+    fit = dict(optimizer=adam, shuffle=False, epochs=2)
+    # The uninterrupted run, block by block: (params, n_updates, moments).
+    replay = net.copy()
+    after = [(net.params.tobytes(), 0, None)]
+    for epoch in range(2):
+        for first in range(0, X.shape[0], block):
+            replay.fit(X[first:first + block], Y[first:first + block],
+                       **dict(fit, epochs=1, warm_start=True))
+            after.append((replay.params.tobytes(), replay._state.n_updates,
+                          replay._state.values.copy()))
+    spy = SignalDuringBlocks(monkeypatch)
+    net.copy().fit(X, Y, **fit)
+    n, landed = 24, 0
+    for offset in offsets(sum(spy.durations), n):
+        trial = net.copy()
+        seen, during = spy.run(lambda: trial.fit(X, Y, **fit), offset)
+        landed += during
+        k = next((k for k, (p, _, _) in enumerate(after) if p == trial.params.tobytes()),
+                 None)
+        assert k is not None, "the parameters are not those after a whole block"
+        assert trial._state.n_updates == after[k][1] == k * block
+        if k:
+            assert np.array_equal(trial._state.values, after[k][2])
+    # Each of these would have failed before issue 14's fix; about half go
+    # there on an idle machine, fewer on a loaded one.
+    assert landed >= n // 6, f"only {landed} of {n} signals went during a compiled call"
+    # The continuation: from k blocks, interrupted or not, the same parameters.
+    trial = net.copy()
+    spy.run(lambda: trial.fit(X, Y, **fit), 0.5 * sum(spy.durations))
+    k = next(k for k, (p, _, _) in enumerate(after) if p == trial.params.tobytes())
+    uninterrupted = net.copy()
+    for first in range(0, k * block, block):
+        uninterrupted.fit(X[first % X.shape[0]:][:block], Y[first % X.shape[0]:][:block],
+                          **dict(fit, epochs=1, warm_start=True))
+    for model in (trial, uninterrupted):
+        model.fit(X[:500], Y[:500], **dict(fit, epochs=1, warm_start=True))
+    assert trial.params.tobytes() == uninterrupted.params.tobytes()

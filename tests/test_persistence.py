@@ -156,6 +156,9 @@ CONSTRUCTOR_CASES = [
     ("zero units", {"layer_sizes": [3, 0, 3, 2]}),
     ("float size", {"layer_sizes": [3, 4.0, 3, 2]}),
     ("sizes as text", {"layer_sizes": "3432"}),
+    # A JSON object: its keys would be taken for the sizes and the names.
+    ("sizes as an object", {"layer_sizes": {"3": 1, "4": 2, "3 ": 3, "2": 4}}),
+    ("activations as an object", {"activations": {"sigmoid": 1, "tanh": 2, "softmax": 3}}),
     ("one layer", {"layer_sizes": [3]}),
     ("bias as text", {"bias": "yes"}),
     ("int dtype", {"dtype": "int32"}),
@@ -304,3 +307,23 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monk
     with pytest.raises(type(error)):
         make_net(seed=2).save(path)
     assert (os.listdir(tmp_path), path.read_bytes() if existing else None) == before
+
+
+# -- file names (issue 14, finding 7) ---------------------------------------------------
+
+def test_save_takes_a_file_name_of_the_longest_legal_length(tmp_path):
+    """The temporary file is not named after the target: a 255-byte name
+    plus a suffix would be too long for the file system."""
+    path = tmp_path / ("m" * 251 + ".npz")
+    net = make_net()
+    net.save(path)
+    assert fastbp.load(path).params.tobytes() == net.params.tobytes()
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_save_and_load_take_a_bytes_path(tmp_path):
+    path = os.fsencode(tmp_path / "model.npz")
+    net = make_net()
+    net.save(path)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert fastbp.load(path).params.tobytes() == net.params.tobytes()

@@ -13,6 +13,12 @@ from fastbp._progress import make_reporter
 LOSSES = [0.5, 0.25, 0.125, 0.0625, 0.03125]
 
 
+@pytest.fixture
+def tqdm():
+    """tqdm, an optional extra ("progress"): the test skips without it."""
+    return pytest.importorskip("tqdm")
+
+
 class Terminal(io.StringIO):
     """A StringIO that says it is a terminal."""
 
@@ -78,7 +84,7 @@ def test_rate_measured_when_seconds_not_given():
     assert rate > 10    # ten samples took less than a second
 
 
-def test_tqdm_bar_goes_to_stderr(capsys):
+def test_tqdm_bar_goes_to_stderr(tqdm, capsys):
     report(make_reporter(5, 1000, progress=True, verbose=False), LOSSES)
     out, err = capsys.readouterr()
     assert out == ""
@@ -87,14 +93,14 @@ def test_tqdm_bar_goes_to_stderr(capsys):
     assert final.endswith("\n")
 
 
-def test_tqdm_bar_with_verbose_lines(capsys):
+def test_tqdm_bar_with_verbose_lines(tqdm, capsys):
     report(make_reporter(5, 1000, progress=True, verbose=True), LOSSES)
     out, err = capsys.readouterr()
     assert epoch_lines(out) == [(e, 5, x) for e, x in enumerate(LOSSES, 1)]
     assert "5/5" in err.split("\r")[-1]
 
 
-def test_tqdm_bar_stopped_early_shows_last_epoch():
+def test_tqdm_bar_stopped_early_shows_last_epoch(tqdm):
     out = io.StringIO()
     report(make_reporter(100, 10, progress=True, verbose=False, file=out), LOSSES[:3])
     assert "3/100" in out.getvalue().split("\r")[-1]

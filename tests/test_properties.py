@@ -35,7 +35,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, event, given, note, settings
+from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -198,6 +198,13 @@ class TrackedReference(reference.MLP):
     ulp of sum_i |w_ji a_i| + |b_j|, or within the subnormal spacing of
     n_in + 1 such terms (1e-45 * w is 0 in float32). Both are judged in
     ``watched``, the core's dtype.
+
+    ``ill_conditioned``: a net input whose terms cancel so far that rounding
+    alone may take most of its digits: the error bound of a sum of n terms
+    in any order, n * eps * (sum_i |w_ji a_i| + |b_j|), above CHAOTIC times
+    |net_j|. The AVX paths add lane by lane and the reference in sequence,
+    so there they legitimately part by orders of magnitude (issue 14: a
+    10-1 network fed +-1e30 whose net inputs are sums of +-1e58 terms).
     """
 
     watched = np.dtype(np.float64)        # the core's dtype, set by as_reference
@@ -206,6 +213,7 @@ class TrackedReference(reference.MLP):
         super()._build(*args)
         self.peak = 0.0
         self.fragile = False
+        self.ill_conditioned = False
 
     def _note(self, value):
         if not value <= self.peak:
@@ -219,14 +227,16 @@ class TrackedReference(reference.MLP):
             self._note(magnitude(W) * magnitude(a))
             self._note(magnitude(net))
             self._note(magnitude(out))
-            if self.activations[l] in ("relu", "leaky_relu"):
-                for j, row in enumerate(W):
-                    size = sum(abs(w * a_i) for w, a_i in zip(row, a))
-                    size += abs(self.biases[l][j]) if self.biases is not None else 0.0
-                    slack = (8 * float(info.eps) * size
-                             + (len(a) + 1) * float(info.smallest_subnormal))
-                    if size > 0 and abs(net[j]) <= slack:
-                        self.fragile = True
+            relu = self.activations[l] in ("relu", "leaky_relu")
+            for j, row in enumerate(W):
+                size = sum(abs(w * a_i) for w, a_i in zip(row, a))
+                size += abs(self.biases[l][j]) if self.biases is not None else 0.0
+                if len(a) * float(info.eps) * size > CHAOTIC * abs(net[j]):
+                    self.ill_conditioned = True
+                slack = (8 * float(info.eps) * size
+                         + (len(a) + 1) * float(info.smallest_subnormal))
+                if relu and size > 0 and abs(net[j]) <= slack:
+                    self.fragile = True
             a = out
         self._note(magnitude(x))
         return nets, outs
@@ -359,8 +369,29 @@ def rounding_spread(start, X, Y, fit, expected):
     return spread
 
 
+def ill_conditioned_case():
+    """A case of issue 14's kind (Python 3.13's run of hypothesis drew one):
+    a 10-1 sigmoid network without bias, binary cross-entropy, inputs of
+    +-1e30, lr 0.01, batch 1. After a step the weights are ~1e28 and the next
+    net inputs sum +-1e58 terms that cancel, so the order of the additions
+    decides the result, here on the baseline path too. Found by a search
+    over such cases (seed 354 of numpy.random.default_rng)."""
+    rng = np.random.default_rng(354)
+    n_samples = int(rng.integers(1, 7))
+    X = (rng.choice([-1e30, 1e30], size=(n_samples, 10))
+         * rng.choice([1.0, 1.0, 1.0, 1e-30], size=(n_samples, 10)))
+    Y = rng.integers(0, 2, size=(n_samples, 1)).astype(np.float64)
+    spec = dict(layer_sizes=[10, 1], activation=["sigmoid"], loss="binary_cross_entropy",
+                bias=False, dtype="float64", seed=int(rng.integers(0, 2**32 - 1)))
+    fit = dict(epochs=int(rng.integers(1, 4)), lr=0.01, batch_size=1,
+               shuffle=bool(rng.integers(0, 2)), seed=int(rng.integers(0, 1000)),
+               update_biases=True)
+    return spec, X, Y, fit, "baseline"
+
+
 @PROFILE
 @given(case=training_cases())
+@example(case=ill_conditioned_case())
 def test_fit_agrees_with_the_reference(case):
     spec, X, Y, fit, path = case
     dtype = spec["dtype"]
@@ -402,6 +433,9 @@ def test_fit_agrees_with_the_reference(case):
             return
         if ref.fragile:
             event(f"{dtype}: a ReLU's sign within rounding of 0")
+            return
+        if ref.ill_conditioned:
+            event(f"{dtype}: a net input's terms cancel beyond rounding")
             return
 
         # In range nothing overflows. Unless rounding alone can change the

@@ -209,3 +209,84 @@ def test_fit_and_predict_from_two_threads():
     assert np.isfinite(net.params).all()
     assert net.params.tobytes() == serial.params.tobytes()
     assert all(s in states for s in seen)
+
+
+# -- the process-wide BLAS thread count (issue 14, finding 4) -------------------------
+
+def blas_thread_counts():
+    from threadpoolctl import ThreadpoolController
+    return [lib.get_num_threads()
+            for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
+
+
+@pytest.fixture
+def two_blas_threads():
+    """The process's BLAS at 2 threads, and back after. (OpenBLAS 0.3.30
+    ignores a count above the cores it started with, this machine has 2,
+    and, once the main thread has set a count, any other thread's.)"""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        if not blas_thread_counts() or set(blas_thread_counts()) != {2}:
+            pytest.skip("no BLAS library that takes a thread count of 2")
+        yield
+
+
+def test_overlapping_blas_limits_share_the_smallest_and_restore(two_blas_threads):
+    """Overlapping with blocks (here nested out of order, as two threads
+    overlap) run at the smallest n inside, and the last to leave restores
+    the setting the first found; a save and restore per block would leave
+    the first one's n (1) behind."""
+    a, b = fastbp._core.limit_blas(1), fastbp._core.limit_blas(2)
+    a.__enter__()
+    assert set(blas_thread_counts()) == {1}
+    b.__enter__()
+    assert set(blas_thread_counts()) == {1}
+    a.__exit__(None, None, None)
+    assert set(blas_thread_counts()) == {2}
+    b.__exit__(None, None, None)
+    assert set(blas_thread_counts()) == {2}
+
+
+def test_fits_with_different_n_jobs_in_many_threads_leave_the_blas_setting(
+        two_blas_threads):
+    """The hammer: models with n_jobs 1 and 2 fit and predict on the matrix
+    path from four threads at once, over and over, in rounds that each end
+    with every thread done (where a save and restore per call may leave
+    whatever the last one to leave found)."""
+    X, Y = data(2000, 16, 4)
+    nets = [fastbp.MLP([16, 32, 4], seed=k) for k in range(4)]
+    assert nets[0]._top.takes_matrix_path(32)
+    rounds = 20
+
+    def hammer(net, n_jobs, deadline):
+        def body():
+            while time.perf_counter() < deadline:
+                net.fit(X, Y, batch_size=32, n_jobs=n_jobs)
+                net.predict(X, n_jobs=n_jobs)
+        return body
+
+    for _ in range(rounds):
+        deadline = time.perf_counter() + HAMMER_SECONDS / rounds
+        run_threads(*(hammer(net, n, deadline) for net, n in zip(nets, (1, 2, 1, 2))))
+        assert set(blas_thread_counts()) == {2}
+    assert all(np.isfinite(net.params).all() for net in nets)
+
+
+def test_the_finiteness_check_of_per_sample_fit_runs_on_one_blas_thread(
+        two_blas_threads, monkeypatch):
+    """fit checks each block's parameters with a BLAS dot: under fit's own
+    setting (one thread on the per-sample path), not the process's."""
+    counts = []
+    all_finite = fastbp.mlp.check.all_finite
+
+    def recording(a):
+        if a.size == net.params.size:       # the blocks' checks, not the data's
+            counts.append(blas_thread_counts())
+        return all_finite(a)
+
+    X, Y = data(3000, 64, 8)
+    net = fastbp.MLP([64, 64, 8], seed=0)
+    monkeypatch.setattr(fastbp.mlp.check, "all_finite", recording)
+    net.fit(X, Y, epochs=1, batch_size=1, n_jobs=2)
+    assert counts and all(set(c) == {1} for c in counts), counts
+    assert set(blas_thread_counts()) == {2}

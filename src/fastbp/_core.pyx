@@ -6,6 +6,7 @@ lives in ``csrc/``. Every array argument shares one float type: Cython's fused
 ``floating`` rejects a float32/float64 mix.
 """
 import contextlib
+import threading
 
 import numpy as np
 
@@ -176,45 +177,74 @@ _blas_libraries = None
 
 class _BlasThreads:
     """Every BLAS library at n threads inside a with block, and back after.
-    threadpoolctl's own limit() does the same in about 16 us, as long as a
-    whole predict of a few samples."""
+
+    The thread count is one setting per library for the whole process, so
+    the with blocks of all threads share it: the first to enter saves it,
+    the last to leave restores it, and while several overlap it is the
+    smallest n any of them asked for (they already run in parallel; more
+    threads each would oversubscribe the cores). threadpoolctl's own
+    limit() saves and restores per call, which overlapping calls undo.
+    """
+    _lock = threading.Lock()
+    _active = []            # the n of every with block inside, in any thread
+    _saved = None           # [(library, threads before the first entered)]
 
     def __init__(self, libraries, n):
         self.libraries = libraries
         self.n = n
-        self.changed = []
 
     def __enter__(self):
-        for library in self.libraries:
-            before = library.get_num_threads()
-            if before != self.n:
-                library.set_num_threads(self.n)
-                self.changed.append((library, before))
+        cls = _BlasThreads
+        with cls._lock:
+            if not cls._active:
+                cls._saved = [(lib, lib.get_num_threads()) for lib in self.libraries]
+            cls._active.append(self.n)
+            _set_threads(self.libraries, min(cls._active))
         return self
 
     def __exit__(self, *exc):
-        for library, before in self.changed:
-            library.set_num_threads(before)
-        self.changed = []
+        cls = _BlasThreads
+        with cls._lock:
+            cls._active.remove(self.n)
+            if cls._active:
+                _set_threads(self.libraries, min(cls._active))
+            else:
+                for library, before in cls._saved:
+                    if library.get_num_threads() != before:
+                        library.set_num_threads(before)
+                cls._saved = None
+
+
+def _set_threads(libraries, n):
+    for library in libraries:
+        if library.get_num_threads() != n:
+            library.set_num_threads(n)
+
+
+def limit_blas(Py_ssize_t n):
+    """A context manager: every loaded BLAS library (the thread count of
+    OpenBLAS is one setting per library, for the whole process) runs on
+    ``n`` threads until the block ends; overlapping blocks, in any thread,
+    share the smallest n and restore the setting they found
+    (``_BlasThreads``)."""
+    global _blas_libraries
+    if _blas_libraries is None:
+        from threadpoolctl import ThreadpoolController
+        _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _BlasThreads(_blas_libraries, n)
 
 
 def blas_threads(Topology top, Py_ssize_t rows, Py_ssize_t n_jobs):
     """A context manager for a compiled call on ``rows`` samples at once
     (a batch of ``fit``, or the samples of ``predict`` or ``loss_sum``).
 
-    If they take the matrix path, the BLAS it calls (and any other BLAS
-    loaded: the thread count of OpenBLAS is one setting per library, for
-    the whole process) runs on ``n_jobs`` threads until the block ends.
-    Otherwise it does nothing: the per-sample loop always runs on the
-    calling thread alone.
+    If they take the matrix path, the BLAS it calls runs on ``n_jobs``
+    threads until the block ends (``limit_blas``). Otherwise it does
+    nothing: the per-sample loop always runs on the calling thread alone.
     """
-    global _blas_libraries
     if not top.takes_matrix_path(rows):
         return contextlib.nullcontext()
-    if _blas_libraries is None:
-        from threadpoolctl import ThreadpoolController
-        _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
-    return _BlasThreads(_blas_libraries, n_jobs)
+    return limit_blas(n_jobs)
 
 
 cdef class Optimizer:

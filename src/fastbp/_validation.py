@@ -4,6 +4,8 @@ changes; every message names the argument and what is wrong with it.
 """
 import math
 import numbers
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +23,17 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+def _is_sequence(value):
+    """A list, tuple, range or array: ordered, unlike a set or a dict."""
+    return (isinstance(value, (Sequence, np.ndarray))
+            and not isinstance(value, (str, bytes)))
+
+
 def check_layer_sizes(layer_sizes):
     """Tuple of ints: [n_inputs, hidden..., n_outputs], at least 2, each >= 1."""
-    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
-        raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}")
+    if not _is_sequence(layer_sizes):
+        raise TypeError("layer_sizes must be a sequence (a list or tuple) of ints, in "
+                        f"order, got {type(layer_sizes).__name__} {layer_sizes!r}")
     if len(layer_sizes) < 2:
         raise ValueError("layer_sizes needs at least 2 entries (inputs and outputs), "
                          f"got {list(layer_sizes)}")
@@ -51,13 +60,14 @@ def check_activations(activation, output_activation, n_layers):
     """
     if isinstance(activation, str):
         names = [activation] * n_layers
-    elif hasattr(activation, "__len__"):
+    elif _is_sequence(activation):
         names = list(activation)
         if len(names) != n_layers:
             raise ValueError(f"activation has {len(names)} names, but the network has "
                              f"{n_layers} weight layers")
     else:
-        raise TypeError(f"activation must be a name or a list of names, got {activation!r}")
+        raise TypeError("activation must be a name or a list of names, one per layer, got "
+                        f"{type(activation).__name__} {activation!r}")
     if output_activation is not None:
         names[-1] = output_activation
     names = [_check_activation_name(n) for n in names]
@@ -78,6 +88,30 @@ def check_loss(loss, output_activation):
     return loss
 
 
+def check_memory(sizes, bias, dtype):
+    """Refuses layer sizes whose network needs more memory than this machine
+    has, before anything is allocated, saying how much it would need."""
+    n_weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    n_params = n_weights + (sum(sizes[1:]) if bias else 0)
+    # MLP() at its peak holds the float64 initial weights, params, and the
+    # snapshot fit restores after a divergence (fit adds its optimizer state).
+    need = 8 * n_weights + 2 * n_params * np.dtype(dtype).itemsize
+    have = _physical_memory()
+    if have is not None and need > have:
+        raise MemoryError(f"layer_sizes {list(sizes)} make a network of {n_params:,} "
+                          f"parameters, which needs about {need / 2**30:,.1f} GiB of memory "
+                          f"in {np.dtype(dtype).name}; this machine has "
+                          f"{have / 2**30:,.1f} GiB")
+
+
+def _physical_memory():
+    """Bytes of RAM, or None where the OS does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def check_dtype(dtype):
     """np.float32 or np.float64, from a NumPy dtype, a type or a name."""
     try:
@@ -90,10 +124,16 @@ def check_dtype(dtype):
 
 
 def as_numeric(array, name):
-    """array as a NumPy array of bool, int or float; refuses anything else."""
+    """array as a NumPy array of bool, int or float; refuses anything else,
+    and a masked array with masked entries (np.asarray would drop the mask)."""
     if is_sparse(array):
         raise TypeError(f"{name} must be dense (an array-like), got a sparse matrix: only "
                         "the samples X of fit, predict and loss may be sparse")
+    if isinstance(array, np.ma.MaskedArray):
+        if np.ma.getmaskarray(array).any():
+            raise ValueError(f"{name} is a masked array with masked entries; fill them "
+                             f"({name}.filled(value)) or drop those samples first")
+        array = array.data
     try:
         a = np.asarray(array)
     except ValueError:  # ragged nested lists
@@ -133,11 +173,16 @@ def all_finite(a):
     return bool(np.isfinite(a).all())
 
 
-def _check_finite(a, name):
+def _check_finite(a, name, given=None):
+    """Refuses NaN and infinity in a, the cast of ``given`` (when not None):
+    a finite value that became infinite overflows a's dtype."""
     if not all_finite(a):
-        where = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"{name} contains NaN or infinity (first at index "
-                         f"{tuple(int(i) for i in where)})")
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        if given is not None and np.isfinite(given[where]):
+            raise ValueError(f"{name}[{', '.join(map(str, where))}] = {float(given[where])!r} "
+                             f"overflows {a.dtype.name} (largest "
+                             f"{float(np.finfo(a.dtype).max):.4g}); rescale the data")
+        raise ValueError(f"{name} contains NaN or infinity (first at index {where})")
 
 
 def as_matrix(array, name, n_columns, dtype, what):
@@ -154,9 +199,9 @@ def as_matrix(array, name, n_columns, dtype, what):
     if a.shape[1] != n_columns:
         raise ValueError(f"{name} has {a.shape[1]} {what} per sample, but the network "
                          f"has {n_columns}")
-    a = _cast(a, dtype)
-    _check_finite(a, name)
-    return a
+    cast = _cast(a, dtype)
+    _check_finite(cast, name, a)
+    return cast
 
 
 def as_sparse(X, name, n_columns, dtype, what):
@@ -213,6 +258,15 @@ def as_targets(Y, n_samples, n_outputs, dtype, loss):
         raise ValueError(f"X and Y hold different numbers of samples: {n_samples} and "
                          f"{a.shape[0]}")
     check_target_range(a, loss)
+    if loss == "squared_error":
+        # Beyond sqrt(max), a sample's error squared overflows at the first
+        # step: out of range, whatever the learning rate.
+        limit = math.sqrt(float(np.finfo(dtype).max))
+        big = max(float(a.max()), -float(a.min()))      # np.abs would copy Y
+        if big > limit:
+            raise ValueError(f"Y holds targets up to {big:.4g} in magnitude, out of range "
+                             f"for squared_error in {np.dtype(dtype).name}: their squares "
+                             f"overflow (keep them below {limit:.3g}); rescale the targets")
     return a
 
 
@@ -234,15 +288,16 @@ def as_vector(values, name, n, dtype, what):
         raise ValueError(f"{name} must be one sample, 1-D with {n} {what}, got shape {a.shape}")
     if a.shape[0] != n:
         raise ValueError(f"{name} has {a.shape[0]} {what}, but the network has {n}")
-    a = _cast(a, dtype)
-    _check_finite(a, name)
-    return a
+    cast = _cast(a, dtype)
+    _check_finite(cast, name, a)
+    return cast
 
 
 def check_lr(lr, dtype=np.float64, name="lr"):
     """A positive finite learning rate that stays so in ``dtype``."""
     if not isinstance(lr, numbers.Real) or isinstance(lr, (bool, np.bool_)):
         raise TypeError(f"{name} must be a number, got {lr!r}")
+    lr = _as_float(lr, name)
     if SAFE_LR[0] <= lr <= SAFE_LR[1]:
         return float(lr)
     if not (np.isfinite(lr) and lr > 0):
@@ -252,6 +307,16 @@ def check_lr(lr, dtype=np.float64, name="lr"):
     if not (np.isfinite(in_dtype) and in_dtype > 0):
         raise ValueError(f"{name}={lr!r} is not a positive finite {np.dtype(dtype).name}")
     return float(lr)
+
+
+def _as_float(value, name):
+    """A real number as a float; a Python int beyond float's range is refused
+    by name (float() would say only "int too large to convert to float")."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got an int of "
+                         f"{len(str(abs(value)))} digits, beyond float range") from None
 
 
 def check_seed(seed):
@@ -332,7 +397,7 @@ def check_real(value, name, low=None, high=None, low_open=False, high_open=False
     """A finite float within [low, high] (an end excluded when *_open)."""
     if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
+    value = _as_float(value, name)
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if not np.isfinite(value) or too_low or too_high:

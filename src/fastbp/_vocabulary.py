@@ -21,9 +21,19 @@ HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != OUTPUT_ONLY)
 LOSS_OUTPUT = {"binary_cross_entropy": "sigmoid", "cross_entropy": OUTPUT_ONLY,
                "poisson": "exp"}
 
-ACTIVATION_CODES = dict(zip(ACTIVATIONS, _core.ACTIVATION_CODES, strict=True))
-LOSS_CODES = dict(zip(LOSSES, _core.LOSS_CODES, strict=True))
-OPTIMIZER_CODES = dict(zip(OPTIMIZERS, _core.OPTIMIZER_CODES, strict=True))
+
+
+def pairs(names, values):
+    """{name: value}, refusing lists of different lengths (zip's strict=True,
+    which Python 3.9 lacks)."""
+    if len(names) != len(values):
+        raise ImportError(f"{len(names)} names {names} for {len(values)} values")
+    return dict(zip(names, values))
+
+
+ACTIVATION_CODES = pairs(ACTIVATIONS, _core.ACTIVATION_CODES)
+LOSS_CODES = pairs(LOSSES, _core.LOSS_CODES)
+OPTIMIZER_CODES = pairs(OPTIMIZERS, _core.OPTIMIZER_CODES)
 
 
 class FIT:

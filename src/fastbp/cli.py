@@ -37,6 +37,7 @@ import numpy as np
 import fastbp
 from fastbp import persistence
 from fastbp._csv import DataError, parse_number, read_csv
+from fastbp._validation import check_lr
 from fastbp._vocabulary import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES
 from fastbp.bench import compare
 from fastbp.demo import EXAMPLES
@@ -44,8 +45,9 @@ from fastbp.errors import DivergenceError
 from fastbp.persistence import ModelFileError
 
 EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-# The file and data problems of the docstring: one line and exit status 1.
-DATA_ERRORS = (DataError, ModelFileError, DivergenceError, OSError)
+# The file and data problems of the docstring, and a network too large for
+# the machine's memory: one line and exit status 1.
+DATA_ERRORS = (DataError, ModelFileError, DivergenceError, OSError, MemoryError)
 
 TASKS = ("classification", "regression")
 # With --task auto, a numeric target of whole numbers is taken for class
@@ -90,9 +92,11 @@ class Preprocessing:
     target_mean: np.ndarray = None
     target_std: np.ndarray = None
 
-    def inputs(self, X):
-        """The network's inputs for raw feature values X, shape (n_samples, n_features)."""
-        return (X - self.feature_mean) / self.feature_std
+    def inputs(self, X, path):
+        """The network's inputs for raw feature values X, shape (n_samples,
+        n_features), read from ``path``; DataError where they overflow."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite((X - self.feature_mean) / self.feature_std, self.features, path)
 
     def values(self, outputs):
         """Regression values, float64, from the network's outputs."""
@@ -157,6 +161,17 @@ class Preprocessing:
         except ValueError as e:
             raise fail(f"extra: {e}") from None
         return prep
+
+
+def _finite(values, names, path):
+    """Standardised ``values``, whose column k comes from column ``names[k]``
+    of ``path``; DataError naming the first column where x - mean overflowed."""
+    bad = ~np.isfinite(values).all(axis=0)
+    if bad.any():
+        raise DataError(f"{path}: column {names[int(np.argmax(bad))]!r} holds values too "
+                        "large to standardise in float64 (x - mean overflows); rescale "
+                        "the column")
+    return values
 
 
 def _labels(value, name, n):
@@ -236,8 +251,15 @@ def _number_label(value):
 
 def scale_of(A):
     """Column means and standard deviations of A; a constant column gets
-    std 1 (dividing by 0 would give NaN; the column becomes all zeros)."""
-    mean, std = A.mean(axis=0), A.std(axis=0)
+    std 1 (dividing by 0 would give NaN; the column becomes all zeros).
+    Where the sums or squares of values up to 1e308 overflow, they are taken
+    of A divided by the column's largest magnitude and scaled back."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = A.mean(axis=0), A.std(axis=0)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        big = np.abs(A).max(axis=0)
+        big = np.where(big > 0, big, 1.0)
+        mean, std = (A / big).mean(axis=0) * big, (A / big).std(axis=0) * big
     return mean, np.where(std > 0, std, 1.0)
 
 
@@ -252,13 +274,16 @@ def split_rows(n_rows, fraction, seed, path):
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-def score(prep, net, X, y):
+def score(prep, net, X, y, path):
     """Accuracy (classification: y holds class indices) or R^2 averaged over
     the outputs (regression: y holds values), of net on raw features X."""
-    out = net.predict(prep.inputs(X))
+    out = net.predict(prep.inputs(X, path))
     if prep.task == "classification":
         return float(np.mean(out.argmax(axis=1) == y))
-    residual = ((y - prep.values(out)) ** 2).sum(axis=0)
+    # In units of the training targets' std, whose squares stay finite for
+    # values up to 1e308.
+    y = y / prep.target_std
+    residual = ((y - (out + prep.target_mean / prep.target_std)) ** 2).sum(axis=0)
     total = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
     # A constant column has no variance to explain: R^2 is 1 if it is hit
     # exactly, else 0 (scikit-learn's r2_score does the same).
@@ -290,7 +315,12 @@ def read_training_data(args):
     table = read_csv(args.data)
     targets = args.target
     for name in targets:
-        table.index(name)
+        fields = table.column(name)
+        if "" in fields:
+            # As a class it would be "", which no model file can hold.
+            raise DataError(f"{args.data}: column {name!r}, line "
+                            f"{table.lines[fields.index('')]}: the target is empty; fill it "
+                            "in or drop the row")
     features = args.features or [c for c in table.columns if c not in targets]
     both = [name for name in features if name in targets]
     if both:
@@ -305,7 +335,7 @@ def read_training_data(args):
     return TrainingData(features, targets, X, task, why, index, classes)
 
 
-def fit_preprocessing(data, rows):
+def fit_preprocessing(data, rows, path):
     """The Preprocessing learned from the training ``rows``, and the network's
     targets for every row: one-hot classes, or standardised values."""
     prep = Preprocessing(data.task, data.features, *scale_of(data.X[rows]), data.targets,
@@ -313,7 +343,9 @@ def fit_preprocessing(data, rows):
     if data.task == "classification":
         return prep, np.eye(len(data.classes))[data.y]
     prep.target_mean, prep.target_std = scale_of(data.y[rows])
-    return prep, (data.y - prep.target_mean) / prep.target_std
+    with np.errstate(over="ignore", invalid="ignore"):
+        Y = (data.y - prep.target_mean) / prep.target_std
+    return prep, _finite(Y, data.targets, path)
 
 
 def build_network(args, data):
@@ -327,22 +359,26 @@ def build_network(args, data):
 
 
 def train(args):
+    try:
+        check_lr(args.lr, args.dtype, name="--lr")
+    except ValueError as e:
+        raise UsageError(e) from None
     data = read_training_data(args)
     train_rows, test_rows = split_rows(len(data.X), args.test_fraction, args.seed, args.data)
     _check_writable(args.out)
-    prep, Y = fit_preprocessing(data, train_rows)
+    prep, Y = fit_preprocessing(data, train_rows, args.data)
     net = build_network(args, data)
     metric = "accuracy" if data.task == "classification" else "R^2"
 
     def held_out():
         if not len(test_rows):
             return ""
-        value = score(prep, net, data.X[test_rows], data.y[test_rows])
+        value = score(prep, net, data.X[test_rows], data.y[test_rows], args.data)
         return f", held-out {metric} {value:.4f}"
 
     if not args.quiet:
         print(describe(data, net, args.activation, len(train_rows), len(test_rows)))
-    X_train, Y_train = prep.inputs(data.X[train_rows]), Y[train_rows]
+    X_train, Y_train = prep.inputs(data.X[train_rows], args.data), Y[train_rows]
     width = len(str(args.epochs))
 
     def report(history):
@@ -356,7 +392,7 @@ def train(args):
     elapsed = time.perf_counter() - started
 
     scaled = " (of the standardised targets)" if data.task == "regression" else ""
-    train_score = score(prep, net, data.X[train_rows], data.y[train_rows])
+    train_score = score(prep, net, data.X[train_rows], data.y[train_rows], args.data)
     print(f"trained {args.epochs} epochs in {elapsed:.2f} s: train loss "
           f"{net.loss(X_train, Y_train):.6f}{scaled}, train {metric} {train_score:.4f}"
           f"{held_out()}")
@@ -393,7 +429,7 @@ def predict(args):
     if missing:
         raise DataError(f"{args.data}: no column {missing[0]!r}; the model was trained on "
                         f"the columns {', '.join(prep.features)}")
-    out = net.predict(prep.inputs(table.numbers(prep.features)))
+    out = net.predict(prep.inputs(table.numbers(prep.features), args.data))
     if prep.task == "classification":
         header = prep.targets + ([f"p({label})" for label in prep.classes] if args.proba
                                  else [])
@@ -531,7 +567,7 @@ def _argument_type(requirement, convert, valid=lambda value: True):
     def parse(text):
         try:
             value = convert(text)
-        except ValueError:
+        except (ValueError, RecursionError):     # RecursionError: JSON nested too deep
             raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
         if not valid(value):
             raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")

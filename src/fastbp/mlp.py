@@ -14,6 +14,7 @@ from fastbp import _training as training
 from fastbp import _validation as check
 from fastbp import optim
 from fastbp._core import STEP_BAD_INPUT, STEP_NOT_FAST, STEP_OK
+from fastbp._interrupts import DeferredInterrupt
 from fastbp._layout import aligned_zeros, make_layout, views
 from fastbp._random import check_init, epoch_orders, initial_parameters, order_block
 from fastbp._sparse import SparseRows, is_sparse
@@ -100,10 +101,11 @@ class MLP:
         sizes = check.check_layer_sizes(layer_sizes)
         activations = check.check_activations(activation, output_activation, len(sizes) - 1)
         loss = check.check_loss(loss, activations[-1])
+        dtype, bias = check.check_dtype(dtype), check.check_bool(bias, "bias")
+        check.check_memory(sizes, bias, dtype)
         weights, biases = initial_parameters(sizes, activations, check.check_seed(seed),
                                              check_init(init))
-        self._build(sizes, activations, loss, check.check_dtype(dtype),
-                    check.check_bool(bias, "bias"))
+        self._build(sizes, activations, loss, dtype, bias)
         for dst, src in zip(self.weights + (self.biases or []), weights + biases):
             dst[...] = src
 
@@ -180,12 +182,14 @@ class MLP:
 
     def __reduce__(self):
         # The optimizer state travels too, so that a warm_start after
-        # unpickling (or in a joblib worker) goes on exactly as it would have.
-        state = self._state
-        saved = None if state is None else (state.key, state.values.copy(),
-                                             state.n_updates, state.epochs)
-        return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
-                           self.dtype.name, self.bias, self._params.copy(), saved))
+        # unpickling (or in a joblib worker) goes on exactly as it would have;
+        # under the lock, so that a fit in another thread is not caught mid-block.
+        with self._lock:
+            state = self._state
+            saved = None if state is None else (state.key, state.values.copy(),
+                                                 state.n_updates, state.epochs)
+            return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
+                               self.dtype.name, self.bias, self._params.copy(), saved))
 
     def save(self, path):
         """Write the model to ``path``, to be read back by ``fastbp.load``.
@@ -201,9 +205,11 @@ class MLP:
             persistence.save(self, path)
 
     def copy(self):
-        """An independent model with the same parameters."""
-        return _rebuild(self.layer_sizes, self.activations, self.loss_name,
-                        self.dtype, self.bias, self._params)
+        """An independent model with the same parameters and optimizer state
+        (a ``warm_start`` fit of the copy goes on as the original's would),
+        as pickling makes it."""
+        rebuild, args = self.__reduce__()
+        return rebuild(*args)
 
     # -- inputs -------------------------------------------------------------
 
@@ -529,6 +535,10 @@ class MLP:
 
         Raises
         ------
+        ValueError, TypeError
+            Before any state changes: bad data or options, a read-only
+            ``params``, or a built-in schedule whose rate is no longer a
+            positive finite number by the last epoch.
         DivergenceError
             If a loss or a parameter becomes NaN or infinite. The model keeps
             the parameters (and optimizer state) it had before the block of
@@ -556,7 +566,6 @@ class MLP:
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         compiled = _compiled(settings.optimizer)
-        state = self._optimizer_state(settings.optimizer, settings.warm_start)
         options = _core.FitOptions(compiled, batch, 1.0 / n_samples, update_biases)
         grad = (aligned_zeros(self._params.size, self.dtype) if options.needs_grad
                 else self._no_grad)
@@ -569,21 +578,36 @@ class MLP:
             for start in range(0, n_samples, block):
                 options.batch_done = start % batch
                 options.finish = start + block >= n_samples
-                mean += self._run_block(data.X, data.Y, weight,
-                                        order_block(order, start, start + block), options,
-                                        grad, state, f"epoch {epoch}")
-            state.epochs += 1
+                # Ctrl-C waits for the block's check (and rollback) and for the
+                # counts of updates and epochs to match the parameters.
+                with DeferredInterrupt():
+                    mean += self._run_block(data.X, data.Y, weight,
+                                            order_block(order, start, start + block),
+                                            options, grad, state, f"epoch {epoch}")
+                    if options.finish:
+                        state.epochs += 1
             return mean
 
-        # Kept on the model as it grows, so that after an interrupt (Ctrl-C
-        # lands between two compiled blocks, a few ms apart) or a divergence
-        # the epochs completed so far are still at hand.
-        self.history = history = History()
-        with self._lock, _core.blas_threads(self._top, batch, n_jobs):
-            return training.run_epochs(
-                history, settings, epochs, state.epochs, n_samples, run_epoch,
-                None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
-                self._params.copy, self._set_params)
+        # The last checks need the model's state: under the lock, so that a
+        # fit waiting for another thread's changes nothing before it is its turn.
+        with self._lock:
+            if not self._params.flags.writeable:
+                raise ValueError("params is read-only (its writeable flag was cleared): "
+                                 "fit cannot train it")
+            state = self._optimizer_state(settings.optimizer, settings.warm_start)
+            _check_last_rate(settings, state.epochs + epochs - 1, self.dtype)
+            self._state = state
+            # Kept on the model as it grows, so that after an interrupt (Ctrl-C
+            # waits for the end of a compiled block, a few ms) or a divergence
+            # the epochs completed so far are still at hand.
+            self.history = history = History()
+            # Also the per-sample path: the finiteness check of each block is a
+            # BLAS dot, which should not spread over threads another fit uses.
+            with _core.limit_blas(n_jobs if self._top.takes_matrix_path(batch) else 1):
+                return training.run_epochs(
+                    history, settings, epochs, state.epochs, n_samples, run_epoch,
+                    None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
+                    self._params.copy, self._set_params)
 
     def _block_samples(self, batch, X=None):
         """Samples per compiled call of fit on X: about BLOCK_WORK
@@ -605,12 +629,12 @@ class MLP:
 
     def _optimizer_state(self, optimizer, warm_start):
         """The optimizer state to train with: the previous fit's if
-        warm_start asks for it and it matches, else a fresh one."""
+        warm_start asks for it and it matches, else a fresh one (which the
+        caller keeps in ``_state``)."""
         previous = self._state
         if warm_start and previous is not None and previous.key == optimizer.state_key():
             return previous
-        self._state = _OptimizerState.fresh(optimizer, self._params.size, self.dtype)
-        return self._state
+        return _OptimizerState.fresh(optimizer, self._params.size, self.dtype)
 
     def _set_params(self, values):
         self._params[...] = values
@@ -661,6 +685,25 @@ class MLP:
         cells = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>"
                         f"{v}</td></tr>" for k, v in rows.items())
         return f"<table><caption>fastbp.MLP</caption>{cells}</table>"
+
+
+def _check_last_rate(settings, last_epoch, dtype):
+    """Refuses, before training, a built-in schedule whose rate (which only
+    falls) is no longer a positive finite rate of ``dtype`` by ``last_epoch``;
+    a callable schedule's rates are checked epoch by epoch."""
+    if not isinstance(settings.schedule, optim.Schedule):
+        return
+    try:
+        lr = training.scheduled_lr(settings, last_epoch)
+    except OverflowError:       # (e + 1) ** power_t beyond a float
+        lr = 0.0
+    try:
+        check.check_lr(lr, dtype)
+    except ValueError:
+        raise ValueError(f"schedule {settings.schedule!r} brings lr={settings.optimizer.lr!r} "
+                         f"to {lr!r} by epoch {last_epoch} (counted from 0), not a positive "
+                         f"finite {np.dtype(dtype).name}; train fewer epochs or choose a "
+                         "gentler schedule") from None
 
 
 def _compiled(optimizer):

@@ -234,8 +234,8 @@ class Step(Schedule):
         self.gamma = check.check_real(gamma, "gamma", 0, 1, low_open=True)
 
 
-OPTIMIZERS = dict(zip(vocabulary.OPTIMIZERS, (SGD, Adam, Rprop), strict=True))
-SCHEDULES = dict(zip(vocabulary.SCHEDULES, (Constant, InvScaling, Step), strict=True))
+OPTIMIZERS = vocabulary.pairs(vocabulary.OPTIMIZERS, (SGD, Adam, Rprop))
+SCHEDULES = vocabulary.pairs(vocabulary.SCHEDULES, (Constant, InvScaling, Step))
 for _name, _cls in {**OPTIMIZERS, **SCHEDULES}.items():
     _cls.name = _name
 

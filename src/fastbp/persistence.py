@@ -63,7 +63,7 @@ def save(net, path, extra=None):
     Parameters
     ----------
     net : MLP
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
     extra : dict, optional
         Anything the caller wants kept with the model, as a JSON object:
         str keys, and values made of dicts, lists, str, finite numbers,
@@ -75,7 +75,7 @@ def save(net, path, extra=None):
         If ``extra`` is not a dict or not JSON-serialisable (NaN and
         infinity included); nothing is written then.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
             "fastbp_version": __version__, "layer_sizes": list(net.layer_sizes),
             "activations": list(net.activations), "loss": net.loss_name,
@@ -83,7 +83,9 @@ def save(net, path, extra=None):
     if extra is not None:
         meta["extra"] = extra
     text = _meta_json(meta)
-    tmp = f"{path}.{secrets.token_hex(8)}.tmp"
+    # A short name, not path + a suffix: a file name may already be as long
+    # as the file system allows (255 bytes on most).
+    tmp = os.path.join(os.path.dirname(path), f".fastbp-{secrets.token_hex(8)}.tmp")
     try:
         # Through a file object, so numpy does not append ".npz" to the name.
         # open() rather than mkstemp: the file gets the umask's permissions, not 0600.
@@ -125,7 +127,7 @@ def load(path):
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
 
     Returns
     -------
@@ -157,7 +159,7 @@ def load_with_extra(path):
     ModelFileError, OSError
         As ``load`` raises them; also when ``extra`` is not a JSON object.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     with open(path, "rb") as f:
         # np.load would read a .npy file as one array, sized by its header.
         if f.read(4) != b"PK\x03\x04":
