@@ -651,3 +651,11 @@ def test_predict_shortens_the_trained_columns(capsys, tmp_path):
     status, _, err = run(capsys, "predict", model, other)
     assert (status, err) == (1, f"fastbp: error: {other}: no column 'f1'; the model was "
                                 "trained on the columns f0, f1, f2, f3, f4 and 3 more\n")
+
+
+def test_plot_without_matplotlib_names_the_extra_both_ways(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    status, out, err = run(capsys, "trace", "--plot", "step.png")
+    assert (status, out) == (2, "")
+    assert err == ('fastbp: error: --plot draws with matplotlib, which is not installed: '
+                   'pip install "fastbp[plot]" (from a clone of fastbp: pip install ".[plot]")\n')

@@ -295,7 +295,8 @@ def test_import_fastbp_plot_without_matplotlib(no_matplotlib, monkeypatch):
     lambda: decision_boundary(linear_net(), XOR_X, XOR_Y),
 ], ids=["plot_history", "History.plot", "LossCurveDisplay", "decision_boundary"])
 def test_missing_matplotlib_says_what_to_install(no_matplotlib, draw):
-    with pytest.raises(ImportError, match=r"pip install fastbp\[plot\]"):
+    with pytest.raises(ImportError, match=r'not installed: pip install "fastbp\[plot\]" \(from a '
+                                          r'clone of fastbp: pip install "\.\[plot\]"\)$'):
         draw()
 
 

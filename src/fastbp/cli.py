@@ -37,6 +37,7 @@ import numpy as np
 import fastbp
 from fastbp import persistence
 from fastbp._csv import DataError, name_list, parse_number, read_csv
+from fastbp._install import install_hint
 from fastbp._vocabulary import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES
 from fastbp.bench import compare
 from fastbp.demo import EXAMPLES
@@ -475,7 +476,7 @@ def _picture_format(path):
         from matplotlib.figure import Figure
     except ImportError:
         raise UsageError("--plot draws with matplotlib, which is not installed: "
-                         "pip install fastbp[plot]") from None
+                         + install_hint("plot")) from None
     kind = os.path.splitext(path)[1].lstrip(".").lower()
     formats = Figure().canvas.get_supported_filetypes()
     if kind not in formats:

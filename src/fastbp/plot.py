@@ -1,7 +1,7 @@
 """Pictures of training with matplotlib: loss curves and the class regions of
 a classifier of two features.
 
-matplotlib is optional (``pip install fastbp[plot]``): this module imports it
+matplotlib is optional (``pip install "fastbp[plot]"``): this module imports it
 only inside the functions that draw, so ``import fastbp.plot`` works without
 it. The displays follow scikit-learn's Display pattern: a constructor that
 holds the numbers, ``plot(ax=None, ...)`` that draws them and returns the
@@ -10,6 +10,7 @@ display, and ``ax_``, ``figure_`` and the drawn artists as attributes.
 import numpy as np
 
 from fastbp import _validation as check
+from fastbp._install import install_hint
 from fastbp import reference
 from fastbp.trace import StepTrace, _as_reference, _unit_names, passes
 
@@ -23,7 +24,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError("fastbp.plot draws with matplotlib, which is not installed: "
-                          "pip install fastbp[plot]  (or pip install matplotlib)") from exc
+                          + install_hint("plot")) from exc
     return plt
 
 
