@@ -44,9 +44,29 @@ SANITIZE_ARGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefine
 if SANITIZE and sys.platform == "win32":
     sys.exit("FASTBP_SANITIZE=1 needs GCC or clang")
 
+PYX = "src/fastbp/_core.pyx"
+GENERATED = "src/fastbp/_core.c"
+# fastbp's own Cython files: what _core.c is generated from. Cython's own
+# check would also compare it with NumPy's and SciPy's .pxd files, which
+# pip's isolated build environment installs afresh (new times) on every
+# `pip install`, so the second install of a clone would regenerate _core.c
+# and recompile everything the first one built.
+OWN_CYTHON = [PYX] + glob.glob("src/fastbp/*.pxd") + glob.glob("src/fastbp/*.pxi")
+
+
+def _generated_is_current():
+    """Whether _core.c is newer than fastbp's Cython files (and not a debug build,
+    whose directives differ)."""
+    if DEBUG or not os.path.exists(GENERATED):
+        return False
+    built = os.path.getmtime(GENERATED)
+    return all(os.path.getmtime(path) <= built for path in OWN_CYTHON)
+
+
 core = Extension(
     "fastbp._core",
-    ["src/fastbp/_core.pyx"] + [os.path.join("csrc", f) for f in C_SOURCES],
+    [GENERATED if _generated_is_current() else PYX]
+    + [os.path.join("csrc", f) for f in C_SOURCES],
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # Every header, so that changing one rebuilds the module.
@@ -55,4 +75,7 @@ core = Extension(
     extra_link_args=SANITIZE_ARGS if SANITIZE else [],
 )
 
-setup(ext_modules=cythonize([core], compiler_directives=DIRECTIVES))
+# With _core.c current, setuptools' own check (the built module newer than
+# every source and header) then skips the compilation too.
+setup(ext_modules=[core] if core.sources[0] == GENERATED
+      else cythonize([core], compiler_directives=DIRECTIVES))

@@ -341,8 +341,9 @@ def test_usage_errors_exit_with_2(capsys, argv, message):
         cli.main(argv)
     assert info.value.code == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith("usage: fastbp")
-    assert re.search(rf"\nfastbp( \w+)?: error: {message}", err), err
+    command = "fastbp" if argv[0] == "nonsense" else f"fastbp {argv[0]}"
+    assert out == ""
+    assert re.fullmatch(rf"fastbp: error: {message}.* \(see {command} --help\)\n", err), err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -638,3 +639,97 @@ def test_json_nested_too_deep_is_a_usage_error(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "--weights: must be a JSON list" in err and "Traceback" not in err
+
+
+# -- everyday frictions: delimiters, one-line argument errors, long column lists --------
+
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_the_delimiter_is_found_on_the_header_line(capsys, tmp_path, blobs, delimiter):
+    """A semicolon- or tab-separated file trains as the comma-separated one does."""
+    with open(blobs[0]) as f:
+        text = f.read()
+    path = tmp_path / "other.csv"
+    # Decimal points stay: only the delimiter changes.
+    path.write_text(text.replace(",", delimiter))
+    table = read_csv(path)
+    assert table.columns == ["x1", "x2", "colour"] and table.n_rows == 240
+    expected = run(capsys, "train", blobs[0], "--target", "colour", "--epochs", "2")
+    got = run(capsys, "train", path, "--target", "colour", "--epochs", "2")
+    def untimed(out, data):
+        return re.sub(r"[0-9.]+ s\b", "", out.replace(str(data), ""))
+    assert got[0] == 0 and untimed(got[1], path) == untimed(expected[1], blobs[0])
+
+
+def test_a_given_delimiter_overrides_the_guess(capsys, tmp_path):
+    # The header holds more commas than semicolons, but ';' separates the fields.
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c;d;y\n1;2;3\n4;5;6\n")
+    with pytest.raises(DataError, match="line 2 has 1 fields, the header has 3$"):
+        read_csv(path)
+    table = read_csv(path, ";")
+    assert table.columns == ["a,b,c", "d", "y"] and table.rows == [["1", "2", "3"],
+                                                                  ["4", "5", "6"]]
+    status, out, err = run(capsys, "train", path, "--target", "y", "--delimiter", ";",
+                           "--epochs", "1")
+    assert status == 0 and "features: a,b,c, d\n" in out, err
+    tabbed = tmp_path / "t.csv"
+    tabbed.write_text("a;b\tc\n1;2\t3\n")
+    assert read_csv(tabbed).columns == ["a", "b\tc"]
+    assert cli.build_parser().parse_args(["predict", "m.npz", "d.csv", "--delimiter",
+                                          "tab"]).delimiter == "\t"
+
+
+def test_a_byte_order_mark_and_blank_lines_do_not_confuse_the_detection(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"\xef\xbb\xbf\n ;; \na;b\n1;2\n")
+    table = read_csv(path)
+    assert (table.columns, table.rows, table.lines) == (["a", "b"], [["1", "2"]], [4])
+
+
+@pytest.mark.parametrize("text", ["ab", "", '"', "\n"])
+def test_a_bad_delimiter_is_a_one_line_usage_error(capsys, text):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "d.csv", "--target", "y", "--delimiter", text])
+    assert info.value.code == 2
+    _, err = capsys.readouterr()
+    assert err == ("fastbp: error: argument --delimiter: must be one character other than a "
+                   f"quote or a newline, or 'tab', got {text!r} (see fastbp train --help)\n")
+
+
+def test_argument_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main([])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("fastbp: error: the following arguments are required: "
+                                 "COMMAND (see fastbp --help)\n")
+
+
+def test_long_column_lists_are_shortened(capsys, tmp_path):
+    names = [f"feature_{i}" for i in range(900)]
+    data = write_csv(tmp_path / "wide.csv", names + ["y"], [list(range(901))])
+    status, _, err = run(capsys, "train", data, "--target", "label")
+    assert status == 1
+    assert err == (f"fastbp: error: {data}: no column 'label' (the columns are feature_0, "
+                   "feature_1, feature_2, feature_3, feature_4 and 896 more)\n")
+
+
+def test_predict_shortens_the_trained_columns(capsys, tmp_path):
+    names = [f"f{i}" for i in range(8)]
+    rng = np.random.default_rng(0)
+    data = write_csv(tmp_path / "d.csv", names + ["y"],
+                     [[*rng.normal(size=8), i % 2] for i in range(20)])
+    model = tmp_path / "m.npz"
+    assert run(capsys, "train", data, "--target", "y", "--epochs", "1", "--out", model)[0] == 0
+    other = write_csv(tmp_path / "o.csv", ["f0"], [[1]])
+    status, _, err = run(capsys, "predict", model, other)
+    assert (status, err) == (1, f"fastbp: error: {other}: no column 'f1'; the model was "
+                                "trained on the columns f0, f1, f2, f3, f4 and 3 more\n")
+
+
+def test_plot_without_matplotlib_names_the_extra_both_ways(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    status, out, err = run(capsys, "trace", "--plot", "step.png")
+    assert (status, out) == (2, "")
+    assert err == ('fastbp: error: --plot draws with matplotlib, which is not installed: '
+                   'pip install "fastbp[plot]" (from a clone of fastbp: pip install ".[plot]")\n')

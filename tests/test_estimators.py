@@ -513,4 +513,5 @@ for make in (lambda: fastbp.MLPClassifier(), lambda: fastbp.MLPRegressor()):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("pip install fastbp[sklearn]") == 2, result.stdout
+    assert result.stdout.count("need scikit-learn: pip install \"fastbp[sklearn]\" (from a clone "
+                               "of fastbp: pip install \".[sklearn]\")\n") == 2, result.stdout

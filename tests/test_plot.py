@@ -295,7 +295,8 @@ def test_import_fastbp_plot_without_matplotlib(no_matplotlib, monkeypatch):
     lambda: decision_boundary(linear_net(), XOR_X, XOR_Y),
 ], ids=["plot_history", "History.plot", "LossCurveDisplay", "decision_boundary"])
 def test_missing_matplotlib_says_what_to_install(no_matplotlib, draw):
-    with pytest.raises(ImportError, match=r"pip install fastbp\[plot\]"):
+    with pytest.raises(ImportError, match=r'not installed: pip install "fastbp\[plot\]" \(from a '
+                                          r'clone of fastbp: pip install "\.\[plot\]"\)$'):
         draw()
 
 
@@ -502,3 +503,50 @@ def test_max_edges_must_be_a_positive_whole_number(max_edges):
     with pytest.raises((ValueError, TypeError), match="max_edges"):
         plot.network(net, max_edges=max_edges)
     assert plt.get_fignums() == []
+
+
+# -- axis labels and a legend that covers no curve ---------------------------------
+
+
+def test_decision_boundary_labels_its_axes():
+    X = np.array([[-1.0, 0.0], [2.0, 1.0], [0.5, 3.0]])
+    ax = decision_boundary(linear_net(), X, [0, 1, 0], resolution=5).ax_
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    ax = decision_boundary(linear_net(), X, [0, 1, 0], resolution=5,
+                           feature_names=["petal length", "petal width"]).ax_
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("petal length", "petal width")
+    with pytest.raises(ValueError, match="feature_names must be two names .* got 3"):
+        decision_boundary(linear_net(), X, [0, 1, 0], feature_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="feature_names must be two names .* got 1"):
+        decision_boundary(linear_net(), X, [0, 1, 0], feature_names="ab")
+
+
+# The grid reaches the model as an array, which scikit-learn remarks on.
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_decision_boundary_takes_the_names_of_a_dataframe_or_a_fitted_estimator():
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame({"height": [-1.0, 2.0, 0.5, 1.5], "weight": [0.0, 1.0, 3.0, -1.0]})
+    y = [0, 1, 0, 1]
+    ax = decision_boundary(linear_net(), X, y, resolution=5).ax_
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("height", "weight")
+    model = LogisticRegression().fit(X, y)
+    ax = decision_boundary(model, X.to_numpy(), y, resolution=5).ax_
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("height", "weight")
+
+
+def test_the_loss_legend_is_above_the_axes_and_names_every_curve():
+    n = 40
+    loss = np.linspace(1.0, 0.1, n)
+    display = LossCurveDisplay(loss, val_loss=loss + 0.05,
+                               val_score=np.linspace(0.5, 0.95, n)).plot()
+    legend = display.ax_.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "training loss", "validation loss", "validation score"]
+    assert display.score_ax_.get_legend() is None        # one legend for both axes
+    display.figure_.canvas.draw()
+    box = legend.get_window_extent()
+    axes_box = display.ax_.get_window_extent()
+    figure_box = display.figure_.bbox
+    # Wholly above the plotting area, so no curve runs under it, and inside the figure.
+    assert box.y0 >= axes_box.y1 - 1 and box.y1 <= figure_box.y1
+    assert axes_box.x0 - 1 <= box.x0 and box.x1 <= axes_box.x1 + 1

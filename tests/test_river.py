@@ -1,6 +1,6 @@
 """fastbp.river: River's interface and checks, feature and label handling, and
 the updates against MLP.learn_one's. River is optional: the module is skipped
-without it (``pip install 'fastbp[river]'``)."""
+without it (``pip install "fastbp[river]"``)."""
 import copy
 import subprocess
 import sys
@@ -72,7 +72,8 @@ def test_fastbp_imports_without_river():
 def test_missing_river_names_the_extra():
     result = run_python("import sys; sys.modules['river'] = None\nimport fastbp.river")
     assert result.returncode != 0
-    assert "ImportError: fastbp.river needs River: pip install 'fastbp[river]'" in result.stderr
+    assert ('ImportError: fastbp.river needs River: pip install "fastbp[river]" (from a clone '
+            'of fastbp: pip install ".[river]")\n') in result.stderr
 
 
 # -- the network underneath ------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The standard library's ``csv`` reads the text; NumPy holds the numbers. Every
 field is stripped of surrounding spaces; lines holding nothing else than
-spaces and commas are skipped. Problems
+spaces and delimiters are skipped. The delimiter is given, or found on the
+header line (comma, semicolon or tab). Problems
 raise ``DataError`` naming the file and, where there is one, the column and
 the line (counted from 1, the header being line 1).
 """
@@ -15,6 +16,19 @@ import numpy as np
 
 class DataError(ValueError):
     """A data file the command line cannot use."""
+
+
+# The delimiters a header line is searched for; comma first, so it wins ties.
+DELIMITERS = (",", ";", "\t")
+# How many names a message lists before "and N more".
+NAMES_SHOWN = 5
+
+
+def name_list(names):
+    """``names`` for a message: the first few and how many more there are."""
+    shown = ", ".join(names[:NAMES_SHOWN])
+    more = len(names) - NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 @dataclass
@@ -47,7 +61,7 @@ class Table:
             return self.columns.index(name)
         except ValueError:
             raise DataError(f"{self.path}: no column {name!r} (the columns are "
-                            f"{', '.join(self.columns)})") from None
+                            f"{name_list(self.columns)})") from None
 
     def column(self, name):
         """The fields of column ``name``, a list of str."""
@@ -101,14 +115,17 @@ def parse_number(text):
     return value if math.isfinite(value) else None
 
 
-def read_csv(path):
+def read_csv(path, delimiter=None):
     """Read a CSV file with a header line and at least one data row.
 
     Parameters
     ----------
     path : str
-        UTF-8 text (a byte order mark is allowed), comma-separated, quoted
-        as the ``csv`` module's default dialect quotes.
+        UTF-8 text (a byte order mark is allowed), quoted as the ``csv``
+        module's default dialect quotes.
+    delimiter : str, optional
+        One character. Default: the one of comma, semicolon and tab that the
+        header line holds most of (comma if it holds none).
 
     Returns
     -------
@@ -124,9 +141,9 @@ def read_csv(path):
         If the file cannot be opened.
     """
     with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
         records = []
         try:
+            reader = csv.reader(f, delimiter=delimiter or _detect_delimiter(f))
             for record in reader:
                 fields = [field.strip() for field in record]
                 if any(fields):
@@ -147,6 +164,17 @@ def read_csv(path):
                             f"has {len(columns)}")
     return Table(path, columns, [fields for fields, _ in records],
                  [line for _, line in records])
+
+
+def _detect_delimiter(f):
+    """The delimiter the first line with text in ``f`` holds most of; ``f`` rewound."""
+    found = ","
+    for line in f:
+        if line.strip("".join(DELIMITERS) + " \r\n"):
+            found = max(DELIMITERS, key=line.count)
+            break
+    f.seek(0)
+    return found
 
 
 def _check_header(path, columns, line):

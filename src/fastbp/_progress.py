@@ -6,7 +6,7 @@
 
 - ``progress=True``: a bar over the epochs, by default on ``sys.stderr``
   (tqdm's habit; it keeps stdout for results). tqdm draws it when installed
-  (``pip install fastbp[progress]``); without tqdm a plain fallback does: on
+  (``pip install "fastbp[progress]"``); without tqdm a plain fallback does: on
   a terminal one line redrawn with ``'\\r'`` at most every 0.1 s, elsewhere
   (log files, CI) one line every 10% of the epochs.
 - ``verbose=True``: one line per epoch, by default on ``sys.stdout`` (as

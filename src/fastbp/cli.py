@@ -36,7 +36,8 @@ import numpy as np
 
 import fastbp
 from fastbp import persistence
-from fastbp._csv import DataError, parse_number, read_csv
+from fastbp._csv import DataError, name_list, parse_number, read_csv
+from fastbp._install import install_hint
 from fastbp._validation import check_lr
 from fastbp._vocabulary import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES
 from fastbp.bench import compare
@@ -312,7 +313,7 @@ class TrainingData:
 
 def read_training_data(args):
     """The features and targets of ``args.data`` as ``train``'s options name them."""
-    table = read_csv(args.data)
+    table = read_csv(args.data, args.delimiter)
     targets = args.target
     for name in targets:
         fields = table.column(name)
@@ -424,11 +425,11 @@ def _check_writable(path):
 def predict(args):
     net, extra = persistence.load_with_extra(args.model)
     prep = Preprocessing.from_extra(extra, net, args.model)
-    table = read_csv(args.data)
+    table = read_csv(args.data, args.delimiter)
     missing = [name for name in prep.features if name not in table.columns]
     if missing:
         raise DataError(f"{args.data}: no column {missing[0]!r}; the model was trained on "
-                        f"the columns {', '.join(prep.features)}")
+                        f"the columns {name_list(prep.features)}")
     out = net.predict(prep.inputs(table.numbers(prep.features), args.data))
     if prep.task == "classification":
         header = prep.targets + ([f"p({label})" for label in prep.classes] if args.proba
@@ -511,7 +512,7 @@ def _picture_format(path):
         from matplotlib.figure import Figure
     except ImportError:
         raise UsageError("--plot draws with matplotlib, which is not installed: "
-                         "pip install fastbp[plot]") from None
+                         + install_hint("plot")) from None
     kind = os.path.splitext(path)[1].lstrip(".").lower()
     formats = Figure().canvas.get_supported_filetypes()
     if kind not in formats:
@@ -584,6 +585,16 @@ def _biases(text):
     return None if text == "none" else json.loads(text)
 
 
+def _delimiter(text):
+    if text == "tab":
+        return "\t"
+    if len(text) != 1 or text in "\"\r\n":
+        raise ValueError(text)
+    return text
+
+
+delimiter = _argument_type("one character other than a quote or a newline, or 'tab'",
+                           _delimiter)
 positive_int = _argument_type("a whole number >= 1", int, lambda v: v >= 1)
 seed_int = _argument_type("a whole number >= 0", int, lambda v: v >= 0)
 positive_float = _argument_type("a number > 0", float, lambda v: 0 < v < math.inf)
@@ -602,8 +613,16 @@ json_biases = _argument_type("a JSON list, one list per layer, or 'none'", _bias
                              lambda v: v is None or isinstance(v, list))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors on one line, pointing to --help
+    instead of printing the usage text; exit status 2 as argparse's."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"fastbp: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastbp", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="fastbp: multi-layer perceptrons trained by backpropagation.",
         epilog="Run 'fastbp COMMAND --help' for a command's options.\n"
@@ -658,6 +677,7 @@ def build_parser():
 
 def _train_arguments(p):
     p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line")
+    _delimiter_argument(p)
     p.add_argument("--target", required=True, type=column_names, metavar="COL[,COL...]",
                    help="the column to predict; several for regression")
     p.add_argument("--features", type=column_names, metavar="COL[,COL...]",
@@ -692,9 +712,16 @@ def _train_arguments(p):
 def _predict_arguments(p):
     p.add_argument("model", metavar="MODEL.npz", help="a model file from 'fastbp train'")
     p.add_argument("data", metavar="DATA.csv", help="a CSV file with the training's features")
+    _delimiter_argument(p)
     p.add_argument("--proba", action="store_true",
                    help="classification: add one probability column per class, p(LABEL)")
     p.add_argument("--out", metavar="PREDICTIONS.csv", help="default: standard output")
+
+
+def _delimiter_argument(p):
+    p.add_argument("--delimiter", type=delimiter, metavar="CHAR",
+                   help="of DATA.csv's fields, such as ';' or tab (default: the one of "
+                        "comma, semicolon and tab its header line holds most of)")
 
 
 def _trace_arguments(p):

@@ -36,11 +36,13 @@ import warnings
 
 import numpy as np
 
+from fastbp._install import install_hint
+
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 except ImportError as exc:  # scikit-learn is an optional dependency
     raise ImportError("fastbp.MLPClassifier and fastbp.MLPRegressor need scikit-learn: "
-                      "pip install fastbp[sklearn]") from exc
+                      + install_hint("sklearn")) from exc
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split

@@ -43,6 +43,6 @@ class History:
 
     def plot(self, ax=None):
         """Draw the training (and validation) loss per epoch with matplotlib;
-        returns the Axes. Needs matplotlib (``pip install fastbp[plot]``)."""
+        returns the Axes. Needs matplotlib (``pip install "fastbp[plot]"``)."""
         from fastbp.plot import plot_history
         return plot_history(self, ax=ax)

@@ -1,7 +1,7 @@
 """Pictures of training with matplotlib: loss curves and the class regions of
 a classifier of two features.
 
-matplotlib is optional (``pip install fastbp[plot]``): this module imports it
+matplotlib is optional (``pip install "fastbp[plot]"``): this module imports it
 only inside the functions that draw, so ``import fastbp.plot`` works without
 it. The displays follow scikit-learn's Display pattern: a constructor that
 holds the numbers, ``plot(ax=None, ...)`` that draws them and returns the
@@ -10,6 +10,7 @@ display, and ``ax_``, ``figure_`` and the drawn artists as attributes.
 import numpy as np
 
 from fastbp import _validation as check
+from fastbp._install import install_hint
 from fastbp import reference
 from fastbp.trace import StepTrace, _as_reference, _unit_names, passes
 
@@ -23,7 +24,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError("fastbp.plot draws with matplotlib, which is not installed: "
-                          "pip install fastbp[plot]  (or pip install matplotlib)") from exc
+                          + install_hint("plot")) from exc
     return plt
 
 
@@ -120,7 +121,10 @@ class LossCurveDisplay:
             self.lines_.append(self._line(self.score_ax_, self.val_score, "validation score",
                                           style))
             self.score_ax_.set_ylabel("validation score")
-        ax.legend(handles=self.lines_)
+        # One legend for both axes, in a row above them, where it covers no
+        # curve (inside, the validation curve often runs under it).
+        ax.legend(handles=self.lines_, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncol=len(self.lines_), frameon=False)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -212,6 +216,8 @@ class DecisionBoundaryDisplay:
         Samples to draw as points.
     y_index : ndarray of int, shape (n_samples,), optional
         Class index of each sample, which sets its colour.
+    feature_names : pair of str, default ("x1", "x2")
+        The labels of the horizontal and the vertical axis.
 
     Attributes
     ----------
@@ -225,10 +231,12 @@ class DecisionBoundaryDisplay:
         One per class (after ``plot``).
     """
 
-    def __init__(self, xx0, xx1, response, classes, X=None, y_index=None):
+    def __init__(self, xx0, xx1, response, classes, X=None, y_index=None,
+                 feature_names=("x1", "x2")):
         self.xx0, self.xx1, self.response = xx0, xx1, response
         self.classes = np.asarray(classes)
         self.X, self.y_index = X, y_index
+        self.feature_names = feature_names
 
     def plot(self, ax=None, *, colors=None, alpha=0.35, **kwargs):
         """Fill each class's region in its colour and draw the samples in the
@@ -270,13 +278,15 @@ class DecisionBoundaryDisplay:
                                                  color=colors[i], edgecolors="black",
                                                  label=str(self.classes[i]), zorder=3))
             ax.legend(title="class")
+        ax.set_xlabel(self.feature_names[0])
+        ax.set_ylabel(self.feature_names[1])
         self.colors_ = colors
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
 
 def decision_boundary(model, X, y, ax=None, resolution=200, threshold=0.5, margin=0.1,
-                      **kwargs):
+                      feature_names=None, **kwargs):
     """Draw the class regions of a classifier of two features, and the samples.
 
     Parameters
@@ -301,6 +311,10 @@ def decision_boundary(model, X, y, ax=None, resolution=200, threshold=0.5, margi
     threshold : float, default 0.5
     margin : float, default 0.1
         Added on each side of each feature's range, as a fraction of it.
+    feature_names : pair of str, optional
+        The axis labels. Default: the model's ``feature_names_in_`` (a
+        scikit-learn estimator fitted on a DataFrame), else X's column names
+        (a DataFrame), else "x1" and "x2".
     **kwargs
         Passed to ``DecisionBoundaryDisplay.plot`` (``colors``, ``alpha``, and
         keywords of ``Axes.contourf``).
@@ -315,9 +329,10 @@ def decision_boundary(model, X, y, ax=None, resolution=200, threshold=0.5, margi
     ------
     ValueError
         If X is not (n_samples, 2) and finite, y does not match X or the
-        model's classes, or resolution or margin is out of range; raised
-        before anything is drawn.
+        model's classes, resolution or margin is out of range, or
+        feature_names is not two names; raised before anything is drawn.
     """
+    feature_names = _feature_names(feature_names, model, X)
     X = _two_features(X)
     resolution = check.check_positive_int(resolution, "resolution")
     if resolution < 2:
@@ -328,8 +343,18 @@ def decision_boundary(model, X, y, ax=None, resolution=200, threshold=0.5, margi
     points = np.column_stack([xx0.ravel(), xx1.ravel()])
     response, classes, y_index = _classify(model, points, y, X.shape[0], threshold)
     display = DecisionBoundaryDisplay(xx0, xx1, response.reshape(xx0.shape), classes, X,
-                                      y_index)
+                                      y_index, feature_names)
     return display.plot(ax=ax, **kwargs)
+
+
+def _feature_names(names, model, X):
+    """The two axis labels: ``names``, the model's or X's column names, or x1, x2."""
+    if names is None:
+        names = getattr(model, "feature_names_in_", getattr(X, "columns", ("x1", "x2")))
+    names = [str(name) for name in names] if not isinstance(names, str) else [names]
+    if len(names) != 2:
+        raise ValueError(f"feature_names must be two names (x, y axis), got {len(names)}")
+    return tuple(names)
 
 
 def _two_features(X):

@@ -3,7 +3,7 @@
 ``MLPClassifier`` and ``MLPRegressor`` follow River's interface (``learn_one``,
 ``predict_one``, ``predict_proba_one``, and their ``*_many`` twins on pandas
 DataFrames), so they run in ``river.evaluate.progressive_val_score`` and in a
-``river.compose.Pipeline``. Install with ``pip install 'fastbp[river]'``.
+``river.compose.Pipeline``. Install with ``pip install "fastbp[river]"``.
 
 Features. The network is built at the first sample learned: its inputs are
 that sample's features, sorted by name (so the order of a dict's keys never
@@ -25,11 +25,12 @@ import operator
 
 import numpy as np
 
+from fastbp._install import install_hint
+
 try:
     from river import base
 except ImportError as error:      # River is optional: the "river" extra
-    raise ImportError("fastbp.river needs River: pip install 'fastbp[river]' "
-                      "(or pip install river)") from error
+    raise ImportError("fastbp.river needs River: " + install_hint("river")) from error
 
 import pandas as pd
 
