@@ -12,13 +12,26 @@ L2 penalty). The compiled call is ``_core.fit`` with a batch longer than the
 data that is never finished: it sums each sample's weighted gradient into
 ``grad`` (by the matrix loop when the data has ``_core.ROWS_MIN`` samples or
 more) and its loss, and makes no update; for sparse X, ``_core.fit_csr``.
+
+``fit_estimator`` and ``packed_loss_grad`` drive it for the scikit-learn
+estimators (``fastbp.estimators``), the only importers of this module, so it
+may import scikit-learn.
 """
+import time
+import warnings
+
 import numpy as np
 import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
 
 from fastbp import _core
+from fastbp import _validation as check
+from fastbp._estimator_params import NON_FINITE
+from fastbp._layout import views
+from fastbp._progress import make_reporter
 from fastbp._sparse import SparseRows
 from fastbp._vocabulary import OPTIMIZER_CODES
+from fastbp.errors import DivergenceError
 
 
 class Objective:
@@ -108,3 +121,54 @@ def minimize(objective, max_iter, tol, max_fun, callback=None):
             callback=None if callback is None else after_iteration)
         net.params[...] = result.x
     return result
+
+
+def fit_estimator(est, data):
+    """scikit-learn's _fit_lbfgs: SciPy's L-BFGS-B on the full-batch loss,
+    with max_iter, tol and max_fun as scikit-learn reads them; sets the
+    estimator's loss_curve_, n_iter_, loss_ and best_loss_."""
+    net = est.net_
+    objective = Objective(net, check.as_matrix(data.X, "X", net.n_inputs, net.dtype, "features"),
+                          np.ascontiguousarray(data.Y, net.dtype), data.sample_weight, est.alpha)
+    reporter = make_reporter(est.max_iter, data.n_samples, est.progress, False)
+    start = time.perf_counter()
+    est.loss_curve_ = []
+
+    def after_iteration(n_iter, loss):
+        est.loss_curve_.append(loss)
+        if est.verbose:
+            print(f"Iteration {n_iter}, loss = {loss:.8f}")
+        if reporter is not None:
+            reporter.epoch_end(n_iter, loss, None, time.perf_counter() - start)
+
+    try:
+        result = minimize(objective, est.max_iter, est.tol, est.max_fun, after_iteration)
+    finally:
+        if reporter is not None:
+            reporter.close()
+    est.n_iter_ = min(result.nit, est.max_iter)
+    est.loss_ = float(result.fun)
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
+    if not check.all_finite(net.params):
+        raise DivergenceError(NON_FINITE)
+    if result.status != 0:
+        more = (f"\nIncrease the number of iterations to improve the convergence "
+                f"(max_iter={est.max_iter})." if est.n_iter_ == est.max_iter else "")
+        warnings.warn(f"lbfgs failed to converge after {est.n_iter_} iteration(s) "
+                      f"(status={result.status}):\n{result.message}\n{more}",
+                      ConvergenceWarning)
+
+
+def packed_loss_grad(net, alpha, packed_coef_inter, X, Y, sample_weight):
+    """The objective and its gradient at parameters packed as scikit-learn
+    packs them (every ``coefs_[l].ravel()``, then every ``intercepts_[l]``);
+    the network takes them on. The estimators' ``_loss_grad_lbfgs``."""
+    index_views = views(np.arange(net.params.size), net._layout)
+    packing = np.concatenate([W.T.ravel() for W in index_views[0]] + index_views[1])
+    params = np.empty(net.params.size)
+    params[packing] = packed_coef_inter
+    objective = Objective(net, np.ascontiguousarray(X, net.dtype),
+                          np.ascontiguousarray(np.asarray(Y).reshape(len(X), -1), net.dtype),
+                          sample_weight, alpha)
+    loss, grad = objective(params)
+    return loss, grad[packing]
