@@ -168,11 +168,13 @@ class BaseMLP(BaseEstimator):
             self._run_epochs(train, val, batch, optimizer, incremental, epoch_seed)
         return self
 
-    def _loss_grad_lbfgs(self, packed_coef_inter, X, Y, sample_weight, *buffers):
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, Y, *rest):
         """scikit-learn's hook of its gradient test: the lbfgs objective
         (fastbp._lbfgs) and its gradient at parameters packed as scikit-learn
-        packs them; the network takes them on. ``buffers`` are scikit-learn's
-        work arrays, unused."""
+        packs them; the network takes them on. ``rest`` is scikit-learn's
+        sample_weight (from 1.7 on, which passes 5 arguments after Y; 1.6
+        passes 4, without it) and its work arrays, unused."""
+        sample_weight = rest[0] if len(rest) == 5 else None
         return _lbfgs.packed_loss_grad(self.net_, self.alpha, packed_coef_inter, X, Y,
                                        sample_weight)
 
