@@ -171,10 +171,10 @@ class BaseMLP(BaseEstimator):
     def _loss_grad_lbfgs(self, packed_coef_inter, X, Y, *rest):
         """scikit-learn's hook of its gradient test: the lbfgs objective
         (fastbp._lbfgs) and its gradient at parameters packed as scikit-learn
-        packs them; the network takes them on. ``rest`` is scikit-learn's
-        sample_weight (from 1.7 on, which passes 5 arguments after Y; 1.6
-        passes 4, without it) and its work arrays, unused."""
-        sample_weight = rest[0] if len(rest) == 5 else None
+        packs them; the network takes them on. ``rest`` is sample_weight
+        then scikit-learn's four work arrays (unused), or those arrays alone
+        as scikit-learn 1.6 passes them, without sample_weight."""
+        sample_weight = None if len(rest) == 4 else rest[0]
         return _lbfgs.packed_loss_grad(self.net_, self.alpha, packed_coef_inter, X, Y,
                                        sample_weight)
 
