@@ -69,8 +69,8 @@ core = Extension(
     + [os.path.join("csrc", f) for f in C_SOURCES],
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    # Every header, so that changing one rebuilds the module.
-    depends=sorted(glob.glob("csrc/*.h")),
+    # Every header and Cython include, so that changing one rebuilds the module.
+    depends=sorted(glob.glob("csrc/*.h") + glob.glob("src/fastbp/*.pxi")),
     extra_compile_args=COMPILE_ARGS + (SANITIZE_ARGS if SANITIZE else []),
     extra_link_args=SANITIZE_ARGS if SANITIZE else [],
 )

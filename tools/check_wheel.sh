@@ -76,7 +76,8 @@ with zipfile.ZipFile(wheel) as zf:
     wnames = zf.namelist()
 problems = []
 for want in ["README.md", "pyproject.toml", "setup.py", "MANIFEST.in",
-             "src/fastbp/_core.pyx", "src/fastbp/_kernels.pxd", "src/fastbp/_core.pyi",
+             "src/fastbp/_core.pyx", "src/fastbp/_core_*.pxi", "src/fastbp/_kernels.pxd",
+             "src/fastbp/_core.pyi",
              "src/fastbp/py.typed", "tests/conftest.py", "csrc/*.c", "csrc/*.h"]:
     if not fnmatch.filter(names, want):
         problems.append(f"sdist lacks {want}")

@@ -1,6 +1,7 @@
-"""Type stub of the compiled module fastbp._core (src/fastbp/_core.pyx).
+"""Type stub of the compiled module fastbp._core (src/fastbp/_core.pyx and
+the _core_*.pxi files it includes).
 
-Keep it in step with _core.pyx: names, parameter names and order. Cython's
+Keep it in step with them: names, parameter names and order. Cython's
 fused ``floating`` is the constrained type variable ``_F``: every array
 argument of one call has the same float type, float32 or float64.
 """
