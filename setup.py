@@ -1,6 +1,7 @@
 """Build of the compiled core, fastbp._core; metadata lives in pyproject.toml."""
 import glob
 import os
+import platform
 import sys
 
 import numpy
@@ -36,6 +37,11 @@ C_SOURCES = ["fbp_net.c", "fbp_blas.c", "fbp_dispatch.c", "fbp_baseline.c", "fbp
 COMPILE_ARGS = (["/O2"] if sys.platform == "win32" else
                 ["-O3", "-std=c99", "-fno-trapping-math", "-fno-math-errno",
                  "-fopenmp-simd", "-ffp-contract=fast"])
+# GCC 12 vectorised a pair of int32 in fbp_step's max_abs (baseline build)
+# with MMX registers and no EMMS, which left the x87 unit unusable: NumPy's
+# long double casts then gave NaN. No MMX anywhere (x86 only).
+if sys.platform != "win32" and platform.machine().lower() in ("x86_64", "amd64", "i686"):
+    COMPILE_ARGS.append("-mno-mmx")
 # Appended, so -O1 overrides -O3: fast enough, and reports point at real lines.
 # -fno-wrapv undoes Python's -fwrapv, under which GCC skips the signed
 # overflow check. Linked too, so the module needs the sanitizer runtimes.

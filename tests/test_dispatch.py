@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import fastbp
@@ -47,3 +48,19 @@ def test_show_config_names_the_path(capsys):
 def test_set_kernel_path_refuses_unsupported_names():
     with pytest.raises(ValueError, match="kernel path 'neon9'"):
         fastbp.set_kernel_path("neon9")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_kernels_leave_the_x87_unit_usable(kernel_path, dtype):
+    # MMX registers used without EMMS (GCC 12 vectorised fbp_step's max_abs
+    # so in the baseline build) leave every later long double operation NaN.
+    for sizes in ([2, 2, 2], [10, 32, 1]):
+        net = fastbp.MLP(sizes, dtype=dtype, seed=0)
+        X = np.ones((16, sizes[0]), dtype)
+        Y = np.full((16, sizes[-1]), 0.5, dtype)
+        net.fit(X, Y, epochs=1)
+        net.train_step(X[0], Y[0], 0.1)
+        net.learn_one(X[0], Y[0], 0.1)
+        net.predict(X[0])
+        assert float(np.longdouble(1.5) * np.longdouble(3)) == 4.5
+        assert np.asarray(np.full(3, 1.5, np.longdouble), np.float32).tolist() == [1.5] * 3
