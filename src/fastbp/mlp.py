@@ -21,7 +21,7 @@ from fastbp._optimizer_state import OptimizerState, compiled as _compiled
 from fastbp._random import check_init, epoch_orders, initial_parameters, order_block
 from fastbp._sparse import SparseRows, is_sparse
 from fastbp._stepping import OneSampleSteps
-from fastbp._vocabulary import ACTIVATION_CODES, FIT, LOSS_CODES, OPTIMIZER_CODES
+from fastbp._vocabulary import ACTIVATION_CODES, FIT, LOSS_CODES
 from fastbp.errors import DivergenceError
 from fastbp.history import History
 
@@ -38,8 +38,6 @@ SAMPLE_OVERHEAD = 512
 MATRIX_BLOCK_FACTOR = 2
 
 
-# The compiled core's plain SGD, of train_step (whose other fields stay 0).
-SGD_CODE = OPTIMIZER_CODES[optim.SGD.name]
 
 
 class MLP(OneSampleSteps):

@@ -37,6 +37,29 @@ import pandas as pd
 from fastbp.mlp import MLP
 
 
+# The hyper-parameters and attributes both estimators document.
+_PARAMETERS = """    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (16,)
+    activation : str, default "tanh"
+        Of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu.
+    lr : float, default 0.05
+        Learning rate.
+    optimizer : str or optimizer, default "sgd"
+        Passed unchanged to ``fastbp.MLP.learn_one``: "sgd", "adam", ...
+    seed : int, optional
+        Seed of the initial weights.
+    dtype : float32 or float64, default float64
+
+    Attributes
+    ----------
+    net : fastbp.MLP or None
+        The network, built at the first sample learned.
+    features : tuple or None
+        The input features, in the network's order.
+"""
+
+
 class _Estimator(base.Estimator):
     """What the classifier and the regressor share: hyper-parameters, the
     lazily built network and the conversion of features to arrays."""
@@ -143,32 +166,13 @@ class _Estimator(base.Estimator):
 
 
 class MLPClassifier(_Estimator, base.MiniBatchClassifier):
-    """A multi-layer perceptron classifier for River, trained sample by sample.
+    __doc__ = """A multi-layer perceptron classifier for River, trained sample by sample.
 
     Binary: one sigmoid output with binary cross-entropy; three or more
     labels: softmax with cross-entropy (the output layer grows as labels
     appear; see the module docstring for features and labels).
 
-    Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default (16,)
-    activation : str, default "tanh"
-        Of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu.
-    lr : float, default 0.05
-        Learning rate.
-    optimizer : str or optimizer, default "sgd"
-        Passed unchanged to ``fastbp.MLP.learn_one``: "sgd", "adam", ...
-    seed : int, optional
-        Seed of the initial weights.
-    dtype : float32 or float64, default float64
-
-    Attributes
-    ----------
-    net : fastbp.MLP or None
-        The network, built at the first sample learned.
-    features : tuple or None
-        The input features, in the network's order.
-    classes : list
+""" + _PARAMETERS + """    classes : list
         The labels seen, in the order they appeared.
 
     Examples
@@ -263,32 +267,13 @@ class MLPClassifier(_Estimator, base.MiniBatchClassifier):
 
 
 class MLPRegressor(_Estimator, base.MiniBatchRegressor):
-    """A multi-layer perceptron regressor for River, trained sample by sample.
+    __doc__ = """A multi-layer perceptron regressor for River, trained sample by sample.
 
     One identity output and squared error E = 1/2 (y - o)^2. Targets are
     learned as given: wrap the model in ``preprocessing.TargetStandardScaler``
     when they are far from unit scale (see the module docstring for features).
 
-    Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default (16,)
-    activation : str, default "tanh"
-        Of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu.
-    lr : float, default 0.05
-        Learning rate.
-    optimizer : str or optimizer, default "sgd"
-        Passed unchanged to ``fastbp.MLP.learn_one``: "sgd", "adam", ...
-    seed : int, optional
-        Seed of the initial weights.
-    dtype : float32 or float64, default float64
-
-    Attributes
-    ----------
-    net : fastbp.MLP or None
-        The network, built at the first sample learned.
-    features : tuple or None
-        The input features, in the network's order.
-    """
+""" + _PARAMETERS + """    """
 
     _OUTPUT = ("identity", "squared_error")
 
