@@ -51,6 +51,9 @@
 #define STEP_MOVE 0x1p99
 #endif
 
+/* Runs shorter than this are measured by max_bits_short. */
+#define STEP_SHORT 32
+
 /* |v|'s bits as an integer (as STEP_BITS describes). */
 FBP_INLINE STEP_BITS FBP_LOCAL(abs_bits)(const T *v)
 {
@@ -59,13 +62,26 @@ FBP_INLINE STEP_BITS FBP_LOCAL(abs_bits)(const T *v)
     return u & STEP_ABS;
 }
 
-/* max |p[i]| over n values (0 when n is 0), or infinity if one is NaN or
- * infinite. Compared as integers, |p[i]|'s bits, which order as the values
- * do, with infinity and NaN above every finite value: an integer max takes
- * a cycle where a float max (or a sum that catches NaN) would hold up the
- * loop for four. The four quarters go through in one loop, whose own
- * counting would otherwise cost as much as its work. */
-static double FBP_LOCAL(max_abs)(const T *p, ptrdiff_t n)
+/* The bits of max |p[i]| over a short run, in one scalar loop: entering
+ * the vector loop below costs more there (a small model's step measures
+ * several such runs: its inputs, net inputs and deltas). */
+FBP_INLINE STEP_BITS FBP_LOCAL(max_bits_short)(const T *p, ptrdiff_t n)
+{
+    STEP_BITS m = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const STEP_BITS u = FBP_LOCAL(abs_bits)(p + i);
+        m = u > m ? u : m;
+    }
+    return m;
+}
+
+/* The bits of max |p[i]| over n values. Compared as integers, |p[i]|'s
+ * bits, which order as the values do, with infinity and NaN above every
+ * finite value: an integer max takes a cycle where a float max (or a sum
+ * that catches NaN) would hold up the loop for four. The four quarters go
+ * through in one loop, whose own counting would otherwise cost as much as
+ * its work. */
+static STEP_BITS FBP_LOCAL(max_bits)(const T *p, ptrdiff_t n)
 {
     const ptrdiff_t q = n / 4;
     STEP_BITS m0 = 0, m1 = 0, m2 = 0, m3 = 0;
@@ -79,16 +95,22 @@ static double FBP_LOCAL(max_abs)(const T *p, ptrdiff_t n)
         m2 = u2 > m2 ? u2 : m2;
         m3 = u3 > m3 ? u3 : m3;
     }
-    for (ptrdiff_t i = 4 * q; i < n; i++) {
-        const STEP_BITS u = FBP_LOCAL(abs_bits)(p + i);
-        m0 = u > m0 ? u : m0;
-    }
+    const STEP_BITS rest = FBP_LOCAL(max_bits_short)(p + 4 * q, n - 4 * q);
     m0 = m1 > m0 ? m1 : m0;
     m2 = m3 > m2 ? m3 : m2;
     m0 = m2 > m0 ? m2 : m0;
-    if (m0 >= STEP_INF) return INFINITY;
+    return rest > m0 ? rest : m0;
+}
+
+/* max |p[i]| over n values (0 when n is 0), or infinity if one is NaN or
+ * infinite. */
+FBP_INLINE double FBP_LOCAL(max_abs)(const T *p, ptrdiff_t n)
+{
+    const STEP_BITS m = n < STEP_SHORT ? FBP_LOCAL(max_bits_short)(p, n)
+                                       : FBP_LOCAL(max_bits)(p, n);
+    if (m >= STEP_INF) return INFINITY;
     T top;
-    memcpy(&top, &m0, sizeof top);
+    memcpy(&top, &m, sizeof top);
     return top;
 }
 
@@ -324,6 +346,7 @@ int FBP_ENTRY(fbp_step)(const fbp_net *net, const fbp_train_options *opt, T *par
     return status;
 }
 
+#undef STEP_SHORT
 #undef STEP_LIMIT
 #undef STEP_MOVE
 #undef STEP_BITS

@@ -261,6 +261,28 @@ def test_bad_samples_are_refused_as_the_full_checks_refuse_them(kind, dtype, opt
             assert snapshot(net) == before, name
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("n_inputs", [5, 37])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_non_finite_input_is_found_wherever_it_is(kernel_path, dtype, n_inputs, bad):
+    # The compiled step measures short runs in a scalar loop and long ones
+    # (37: four quarters of 9 and one more) in a vector loop: every position
+    # of either is seen.
+    net = fastbp.MLP((n_inputs, 40, 1), seed=0, dtype=dtype)
+    t = np.ones(1, dtype)
+    before = snapshot(net)
+    for i in range(n_inputs):
+        x = np.full(n_inputs, 0.5, dtype)
+        x[i] = bad
+        for call in (net.train_step, net.learn_one):
+            with pytest.raises(ValueError, match="x must be finite|x contains"):
+                call(x, t, 0.1)
+        assert snapshot(net) == before, i
+    # and a finite x at the end, with every value as large as a step allows
+    x = np.full(n_inputs, 1e3, dtype)
+    assert math.isfinite(net.train_step(x, t, 0.1))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bad_arguments_are_refused_and_change_nothing(dtype):
     net = fastbp.MLP((4, 6, 1), dtype=dtype, seed=0)

@@ -34,6 +34,12 @@ cdef inline void *_sample_data(object a, int type_num, Py_ssize_t n) noexcept:
     return cnp.PyArray_DATA(arr)
 
 
+# Steps and predictions of fewer parameters than this keep the GIL: they
+# take well under a few microseconds, less than letting other threads run
+# costs (releasing and retaking the GIL: ~0.1 us, a third of a small step).
+cdef Py_ssize_t GIL_FREE_PARAMS = 4096
+
+
 cdef inline bint _all_finite(const floating *p, Py_ssize_t n) noexcept nogil:
     cdef floating z = 0
     cdef Py_ssize_t i
@@ -67,7 +73,7 @@ cdef class Stepper:
     params : float32 or float64 array, shape (n_params,), the model's own
     workspace : array, shape (top.workspace_size,), same dtype
     undo : array, shape (n_params,), same dtype: sgd's scratch
-    lock : the model's lock (acquire and release), which sgd takes
+    lock : the model's lock (acquire and release), which predict and sgd take
     lr_low, lr_high : float, the learning rates sgd takes without a check
 
     Attributes
@@ -87,9 +93,10 @@ cdef class Stepper:
     cdef readonly double loss
     cdef readonly Py_ssize_t n_updates
     cdef readonly object output
-    # For sgd: the model's lock, the scratch of a checked step, and the
-    # learning rates it takes without a check.
-    cdef object lock, undo
+    # For predict and sgd: the model's lock (its bound methods, looked up
+    # once); for sgd, the scratch of a checked step and the learning rates it
+    # takes without a check.
+    cdef object acquire, release, undo
     cdef void *u
     cdef double lr_low, lr_high
 
@@ -102,7 +109,7 @@ cdef class Stepper:
         self.n_params = cnp.PyArray_SIZE(params)
         self.p = _buffer(params, self.type_num, self.n_params, "params")
         self.ws = _buffer(workspace, self.type_num, top.workspace_size, "workspace")
-        self.undo, self.lock = undo, lock
+        self.undo, self.acquire, self.release = undo, lock.acquire, lock.release
         self.u = _buffer(undo, self.type_num, self.n_params, "undo")
         self.lr_low, self.lr_high = lr_low, lr_high
         # Where a float target of a one-output network is stored.
@@ -124,10 +131,9 @@ cdef class Stepper:
             return self.t_one
         return _sample_data(t, self.type_num, self.top.net.sizes[self.top.net.n_layers])
 
-    def predict(self, x):
-        """network(x) as a new (n_outputs,) array, for a finite x of the
-        fast path's kind; None for any other x."""
-        cdef const fbp_kernels *k = _kernels
+    cdef object predict(self, x):
+        """network(x) as a new (n_outputs,) array, under the model's lock,
+        for a finite x of the fast path's kind; None for any other x."""
         cdef fbp_net *net = &self.top.net
         cdef cnp.npy_intp K = net.sizes[net.n_layers]
         cdef void *xd = _sample_data(x, self.type_num, net.sizes[0])
@@ -140,16 +146,18 @@ cdef class Stepper:
             return None
         out = cnp.PyArray_EMPTY(1, &K, self.type_num, 0)
         cdef void *o = cnp.PyArray_DATA(<cnp.ndarray>out)
-        with nogil:
-            if self.type_num == cnp.NPY_DOUBLE:
-                k.predict_f64(net, <double *>self.p, <double *>xd, 1, <double *>o,
-                              <double *>self.ws)
+        self.acquire()
+        try:
+            if self.n_params < GIL_FREE_PARAMS:
+                self._forward(xd, o)
             else:
-                k.predict_f32(net, <float *>self.p, <float *>xd, 1, <float *>o,
-                              <float *>self.ws)
+                with nogil:
+                    self._forward(xd, o)
+        finally:
+            self.release()
         return out
 
-    def sgd(self, x, t, lr, bint want_output):
+    cdef object sgd(self, x, t, lr, bint want_output):
         """A plain SGD step (biases included) at rate lr, under the model's
         lock, for the common call of a stream: x and t of the fast path's
         kind, lr a float in the range that needs no check.
@@ -161,7 +169,6 @@ cdef class Stepper:
         the common one, or the step was refused or diverged (nothing
         changed): the caller then takes the full path, which says why.
         """
-        cdef const fbp_kernels *k = _kernels
         cdef fbp_train_options opt
         cdef void *xd
         cdef void *td
@@ -189,19 +196,11 @@ cdef class Stepper:
         if want_output:
             out = cnp.PyArray_EMPTY(1, &K, self.type_num, 0)
             o = cnp.PyArray_DATA(<cnp.ndarray>out)
-        self.lock.acquire()
+        self.acquire()
         try:
-            with nogil:
-                if self.type_num == cnp.NPY_DOUBLE:
-                    status = k.step_f64(&self.top.net, &opt, <double *>self.p, <double *>xd,
-                                        <double *>td, <double *>self.ws, NULL, NULL,
-                                        &n_updates, <double *>self.u, <double *>o, &E)
-                else:
-                    status = k.step_f32(&self.top.net, &opt, <float *>self.p, <float *>xd,
-                                        <float *>td, <float *>self.ws, NULL, NULL,
-                                        &n_updates, <float *>self.u, <float *>o, &E)
+            status = self._step(&opt, xd, td, NULL, NULL, &n_updates, self.u, o, &E)
         finally:
-            self.lock.release()
+            self.release()
         if status != FBP_STEP_OK:
             return None
         self.loss, self.output = E, out
@@ -229,7 +228,6 @@ cdef class Stepper:
             t not finite, or t outside the loss's domain; nothing changed),
             or STEP_NOT_FAST (x or t not of the fast path's kind)
         """
-        cdef const fbp_kernels *k = _kernels
         cdef fbp_train_options opt
         cdef void *xd = _sample_data(x, self.type_num, self.top.net.sizes[0])
         cdef void *td = self._target(t)
@@ -257,14 +255,145 @@ cdef class Stepper:
         if want_output:
             out = cnp.PyArray_EMPTY(1, &K, self.type_num, 0)
             o = cnp.PyArray_DATA(<cnp.ndarray>out)
-        with nogil:
-            if self.type_num == cnp.NPY_DOUBLE:
-                status = k.step_f64(&self.top.net, &opt, <double *>self.p, <double *>xd,
-                                    <double *>td, <double *>self.ws, <double *>g,
-                                    <double *>st, &n_updates, <double *>u, <double *>o, &E)
-            else:
-                status = k.step_f32(&self.top.net, &opt, <float *>self.p, <float *>xd,
-                                    <float *>td, <float *>self.ws, <float *>g,
-                                    <float *>st, &n_updates, <float *>u, <float *>o, &E)
+        status = self._step(&opt, xd, td, g, st, &n_updates, u, o, &E)
         self.loss, self.n_updates, self.output = E, n_updates, out
         return status
+
+    cdef void _forward(self, void *x, void *out) noexcept nogil:
+        """out := network(x), for one sample (fbp_predict)."""
+        cdef const fbp_kernels *k = _kernels
+        if self.type_num == cnp.NPY_DOUBLE:
+            k.predict_f64(&self.top.net, <double *>self.p, <double *>x, 1, <double *>out,
+                          <double *>self.ws)
+        else:
+            k.predict_f32(&self.top.net, <float *>self.p, <float *>x, 1, <float *>out,
+                          <float *>self.ws)
+
+    cdef int _step(self, const fbp_train_options *opt, void *x, void *t, void *grad,
+                   void *state, Py_ssize_t *n_updates, void *undo, void *out,
+                   double *E) noexcept:
+        """fbp_step on one sample, with the GIL released only for a
+        model large enough to be worth it (GIL_FREE_PARAMS)."""
+        if self.n_params < GIL_FREE_PARAMS:
+            return self._step_nogil(opt, x, t, grad, state, n_updates, undo, out, E)
+        with nogil:
+            return self._step_nogil(opt, x, t, grad, state, n_updates, undo, out, E)
+
+    cdef int _step_nogil(self, const fbp_train_options *opt, void *x, void *t, void *grad,
+                         void *state, Py_ssize_t *n_updates, void *undo, void *out,
+                         double *E) noexcept nogil:
+        cdef const fbp_kernels *k = _kernels
+        if self.type_num == cnp.NPY_DOUBLE:
+            return k.step_f64(&self.top.net, opt, <double *>self.p, <double *>x, <double *>t,
+                              <double *>self.ws, <double *>grad, <double *>state, n_updates,
+                              <double *>undo, <double *>out, E)
+        return k.step_f32(&self.top.net, opt, <float *>self.p, <float *>x, <float *>t,
+                          <float *>self.ws, <float *>grad, <float *>state, n_updates,
+                          <float *>undo, <float *>out, E)
+
+
+cdef inline bint _plain_sgd(object optimizer):
+    """optimizer names plain SGD (train_step's and learn_one's default)."""
+    return optimizer is _SGD_NAME or (type(optimizer) is str and optimizer == _SGD_NAME)
+
+cdef object _SGD_NAME = "sgd"
+
+
+cdef class OneSampleCalls:
+    """fastbp.MLP's base: its calls on one sample, ``predict``,
+    ``train_step`` and ``learn_one``, here so that their common call (one
+    sample of the fast path's kind, plain SGD at a float lr) costs one C
+    call and no Python frame. Every other call goes on to the model's own
+    methods, ``_predict_checked`` and ``_step`` (fastbp.mlp,
+    fastbp._stepping), which check and convert. ``_stepper`` is set by
+    ``MLP._build``.
+    """
+    cdef public Stepper _stepper
+
+    def predict(self, X, n_jobs=1):
+        """Outputs of the network.
+
+        Parameters
+        ----------
+        X : array-like or SciPy sparse matrix, shape (n_samples, n_inputs),
+            or (n_inputs,) for one sample
+        n_jobs : int, default 1
+            Threads of the BLAS matrix products that compute 8 or more
+            samples at once (``_core.blas_threads``).
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_outputs) or (n_outputs,), in the model's dtype
+        """
+        if type(n_jobs) is int and n_jobs > 0 and self._stepper is not None:
+            out = self._stepper.predict(X)
+            if out is not None:
+                return out
+        return self._predict_checked(X, n_jobs)
+
+    def train_step(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
+        """One update on one sample, as ``fit(batch_size=1)`` makes it.
+
+        Parameters
+        ----------
+        x : array-like, shape (n_inputs,)
+        t : array-like, shape (n_outputs,), or a number for one output
+        lr : float, optional
+            Learning rate; None takes the optimizer's own.
+        update_biases : bool, default True
+        optimizer : str or fastbp.optim.Optimizer, default "sgd"
+            As for ``fit``; plain "sgd" is params -= lr * dE/dparams. The
+            state of Adam and of SGD with momentum (Adam's step count too)
+            is kept on the model between calls and shared with
+            ``fit(warm_start=True)``: steps with the same optimizer go on
+            from the previous step or fit, as one fit would. Rprop is
+            full-batch only, so refused. Pass the same object on each call:
+            it is checked once.
+
+        Returns
+        -------
+        float
+            The sample's loss before the update.
+
+        Raises
+        ------
+        DivergenceError
+            If the loss or an updated parameter would be NaN or infinite;
+            the model (parameters and optimizer state) is then unchanged.
+        """
+        if update_biases is True and _plain_sgd(optimizer) and self._stepper is not None:
+            loss = self._stepper.sgd(x, t, lr, False)
+            if loss is not None:
+                return loss
+        return self._step(x, t, lr, update_biases, False, optimizer)
+
+    def learn_one(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
+        """Predict, then learn, one sample (test-then-train) in one call.
+
+        Parameters are those of ``train_step``.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,), in the model's dtype
+            The network's outputs for x before the update: what
+            ``predict(x)`` returned just before the call.
+
+        Raises
+        ------
+        DivergenceError
+            As for ``train_step``.
+
+        Examples
+        --------
+        Prequential (test-then-train) evaluation of a stream:
+
+        >>> from fastbp import MLP
+        >>> net = MLP([2, 4, 1], seed=0)
+        >>> for x, t in [([0.0, 1.0], 1.0), ([1.0, 1.0], 0.0)]:
+        ...     y = net.learn_one(x, t, lr=0.5)
+        """
+        if update_biases is True and _plain_sgd(optimizer) and self._stepper is not None:
+            out = self._stepper.sgd(x, t, lr, True)
+            if out is not None:
+                return out
+        return self._step(x, t, lr, update_biases, True, optimizer)

@@ -1,8 +1,10 @@
-"""train_step and learn_one: one update on one sample, of a stream.
+"""train_step and learn_one beyond their common call: one update on one
+sample, of a stream, with any optimizer and any input.
 
-``OneSampleSteps`` holds them for ``MLP`` (fastbp.mlp), which inherits them;
-they are the hot path of online learning, written for speed: the common call
-goes straight to the compiled ``_core.Stepper`` (about a microsecond).
+``MLP`` (fastbp.mlp) inherits ``OneSampleSteps``, whose compiled base,
+``_core.OneSampleCalls``, holds ``train_step`` and ``learn_one`` themselves:
+it takes their common call (plain SGD on an array of the model's dtype: about
+half a microsecond on a small network) and hands every other to ``_step``.
 """
 from fastbp import _core
 from fastbp import _validation as check
@@ -14,91 +16,24 @@ from fastbp._vocabulary import OPTIMIZER_CODES
 from fastbp.errors import DivergenceError
 
 # train_step's and learn_one's default: plain SGD, at each call's lr (the
-# default optimizer's own when lr is None). _SGD is the default's name, which
-# the compiled fast path (Stepper.sgd) recognises by identity.
-_SGD = "sgd"
+# default optimizer's own when lr is None).
 _PLAIN_SGD = _core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0)
 _SGD_LR = optim.SGD().lr
 # Learning rates that need no further check (check_lr).
 _LR_LOW, _LR_HIGH = check.SAFE_LR
 
 
-class OneSampleSteps:
+class OneSampleSteps(_core.OneSampleCalls):
     """MLP's one-sample updates. They use the model's ``_stepper``,
     ``_lock``, ``_snapshot``, ``_params``, ``dtype``, ``_sample`` and the
     optimizer state ``_state`` (shared with ``fit(warm_start=True)``), all
     set by ``MLP._build``, and cache a checked optimizer in ``_step_with``."""
 
-    def train_step(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
-        """One update on one sample, as ``fit(batch_size=1)`` makes it.
-
-        Parameters
-        ----------
-        x : array-like, shape (n_inputs,)
-        t : array-like, shape (n_outputs,), or a number for one output
-        lr : float, optional
-            Learning rate; None takes the optimizer's own.
-        update_biases : bool, default True
-        optimizer : str or fastbp.optim.Optimizer, default "sgd"
-            As for ``fit``; plain "sgd" is params -= lr * dE/dparams. The
-            state of Adam and of SGD with momentum (Adam's step count too)
-            is kept on the model between calls and shared with
-            ``fit(warm_start=True)``: steps with the same optimizer go on
-            from the previous step or fit, as one fit would. Rprop is
-            full-batch only, so refused. Pass the same object on each call:
-            it is checked once.
-
-        Returns
-        -------
-        float
-            The sample's loss before the update.
-
-        Raises
-        ------
-        DivergenceError
-            If the loss or an updated parameter would be NaN or infinite;
-            the model (parameters and optimizer state) is then unchanged.
-        """
-        if optimizer is _SGD and update_biases is True:
-            loss = self._stepper.sgd(x, t, lr, False)     # a stream's common call
-            if loss is not None:
-                return loss
-        return self._step(x, t, lr, update_biases, False, optimizer)
-
-    def learn_one(self, x, t, lr=None, update_biases=True, *, optimizer="sgd"):
-        """Predict, then learn, one sample (test-then-train) in one call.
-
-        Parameters are those of ``train_step``.
-
-        Returns
-        -------
-        ndarray, shape (n_outputs,), in the model's dtype
-            The network's outputs for x before the update: what
-            ``predict(x)`` returned just before the call.
-
-        Raises
-        ------
-        DivergenceError
-            As for ``train_step``.
-
-        Examples
-        --------
-        Prequential (test-then-train) evaluation of a stream:
-
-        >>> net = MLP([2, 4, 1], seed=0)
-        >>> for x, t in [([0.0, 1.0], 1.0), ([1.0, 1.0], 0.0)]:
-        ...     y = net.learn_one(x, t, lr=0.5)
-        """
-        if optimizer is _SGD and update_biases is True:
-            out = self._stepper.sgd(x, t, lr, True)       # a stream's common call
-            if out is not None:
-                return out
-        return self._step(x, t, lr, update_biases, True, optimizer)
-
     def _step(self, x, t, lr, update_biases, want_output, optimizer):
         """train_step or learn_one; the sample's checks run only when the
         compiled core does not take x and t as they are (or refuses them).
-        Written for speed: the common call costs about a microsecond."""
+        Written for speed: it is the hot path of a stream stepped with
+        another optimizer than plain SGD."""
         if lr.__class__ is not float or not _LR_LOW <= lr <= _LR_HIGH:
             lr = None if lr is None else check.check_lr(lr, self.dtype)
         if update_biases.__class__ is not bool:

@@ -224,33 +224,10 @@ class MLP(OneSampleSteps):
         check.check_target_range(t, self.loss_name)
         return x, t
 
-    # -- evaluation ---------------------------------------------------------
+    # -- evaluation (one sample's predict: _core.OneSampleCalls) ---------------
 
-    def predict(self, X, n_jobs=1):
-        """Outputs of the network.
-
-        Parameters
-        ----------
-        X : array-like or SciPy sparse matrix, shape (n_samples, n_inputs),
-            or (n_inputs,) for one sample
-        n_jobs : int, default 1
-            Threads of the BLAS matrix products that compute 8 or more
-            samples at once (``_core.blas_threads``).
-
-        Returns
-        -------
-        ndarray, shape (n_samples, n_outputs) or (n_outputs,), in the model's dtype
-        """
-        if n_jobs.__class__ is int and n_jobs > 0:
-            # One sample of the model's dtype, in place: no checks in Python.
-            # (acquire and release: `with` costs three times as much.)
-            self._lock.acquire()
-            try:
-                out = self._stepper.predict(X)
-            finally:
-                self._lock.release()
-            if out is not None:
-                return out
+    def _predict_checked(self, X, n_jobs):
+        """predict (OneSampleCalls.predict) for anything but its common call."""
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
         if is_sparse(X):
             return self._outputs(check.as_matrix(X, "X", self.n_inputs, self.dtype, "features"),
@@ -303,7 +280,7 @@ class MLP(OneSampleSteps):
             _core.gradient(self._top, self._params, x, t, self._workspace, grad)
         return views(grad, self._layout)
 
-    # -- training (train_step and learn_one: OneSampleSteps) ------------------
+    # -- training (predict, train_step and learn_one: _core.OneSampleCalls) ----
 
     def fit(self, X, Y, epochs=FIT.epochs, lr=FIT.lr, batch_size=FIT.batch_size,
             shuffle=FIT.shuffle, seed=FIT.seed, update_biases=FIT.update_biases, *,
