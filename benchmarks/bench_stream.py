@@ -216,8 +216,8 @@ def fastbp_river(scaled):
     def make():
         from river import preprocessing
         from fastbp.river import MLPClassifier
-        model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), activation="tanh", lr=LR,
-                              seed=SEED)
+        # Its default rate, lr / sqrt(n + 1) from 1.0, not LR: what a user gets.
+        model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), activation="tanh", seed=SEED)
         return preprocessing.StandardScaler() | model if scaled else model
     return progressive(make)
 
