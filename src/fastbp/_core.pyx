@@ -256,7 +256,8 @@ def blas_threads(Topology top, Py_ssize_t rows, Py_ssize_t n_jobs):
 cdef class Optimizer:
     """How fit turns a batch's gradient into an update (the C struct
     fbp_optimizer_options; its header comment gives the update rules).
-    Built from a checked ``fastbp.optim`` object by ``fastbp.mlp``; a field
+    Built from a checked ``fastbp.optim`` object by
+    ``fastbp._optimizer_state.compiled``; a field
     the rule does not read stays 0.
 
     Parameters

@@ -309,6 +309,24 @@ def check_lr(lr, dtype=np.float64, name="lr"):
     return float(lr)
 
 
+def check_last_rate(schedule, lr, last_rate, last_epoch, dtype):
+    """Refuses, before training, ``schedule`` (a built-in one, whose rate
+    from ``lr`` only falls) if its rate is no longer a positive finite rate
+    of ``dtype`` by ``last_epoch``. ``last_rate()`` computes that rate; an
+    OverflowError ((e + 1) ** power_t beyond a float) counts as 0."""
+    try:
+        rate = last_rate()
+    except OverflowError:
+        rate = 0.0
+    try:
+        check_lr(rate, dtype)
+    except ValueError:
+        raise ValueError(f"schedule {schedule!r} brings lr={lr!r} to {rate!r} by epoch "
+                         f"{last_epoch} (counted from 0), not a positive finite "
+                         f"{np.dtype(dtype).name}; train fewer epochs or choose a gentler "
+                         "schedule") from None
+
+
 def _as_float(value, name):
     """A real number as a float; a Python int beyond float's range is refused
     by name (float() would say only "int too large to convert to float")."""

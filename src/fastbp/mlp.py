@@ -531,22 +531,12 @@ class MLP(OneSampleSteps):
 
 
 def _check_last_rate(settings, last_epoch, dtype):
-    """Refuses, before training, a built-in schedule whose rate (which only
-    falls) is no longer a positive finite rate of ``dtype`` by ``last_epoch``;
-    a callable schedule's rates are checked epoch by epoch."""
-    if not isinstance(settings.schedule, optim.Schedule):
-        return
-    try:
-        lr = training.scheduled_lr(settings, last_epoch)
-    except OverflowError:       # (e + 1) ** power_t beyond a float
-        lr = 0.0
-    try:
-        check.check_lr(lr, dtype)
-    except ValueError:
-        raise ValueError(f"schedule {settings.schedule!r} brings lr={settings.optimizer.lr!r} "
-                         f"to {lr!r} by epoch {last_epoch} (counted from 0), not a positive "
-                         f"finite {np.dtype(dtype).name}; train fewer epochs or choose a "
-                         "gentler schedule") from None
+    """check_last_rate for a built-in schedule; a callable schedule's rates
+    are checked epoch by epoch."""
+    if isinstance(settings.schedule, optim.Schedule):
+        check.check_last_rate(settings.schedule, settings.optimizer.lr,
+                              lambda: training.scheduled_lr(settings, last_epoch),
+                              last_epoch, dtype)
 
 
 def _rebuild(sizes, activations, loss, dtype, bias, params, state=None):

@@ -347,6 +347,13 @@ class MLP:
         weights = [1.0] * n if data.weight is None else data.weight.astype(float).tolist()
         orders = epoch_orders(n, epochs, shuffle, check.check_seed(seed))
         state = self._optimizer_state(settings)
+        if isinstance(settings.schedule, optim.Schedule):
+            last = state.epochs + epochs - 1
+            check.check_last_rate(
+                settings.schedule, settings.optimizer.lr,
+                lambda: scheduled_lr(settings.optimizer, settings.schedule, last), last,
+                self.dtype)
+        self._state = state
 
         def run_epoch(epoch, lr):
             order = [int(s) for s in next(orders)]
@@ -407,8 +414,7 @@ class MLP:
         key = settings.optimizer.state_key()
         if settings.warm_start and previous is not None and previous.key == key:
             return previous
-        self._state = OptimizerState(key, len(self.params), settings.optimizer.lr)
-        return self._state
+        return OptimizerState(key, len(self.params), settings.optimizer.lr)
 
     def _batch_step(self, rows, X, Y, weights, optimizer, lr, update_biases, state, saved,
                     where):
