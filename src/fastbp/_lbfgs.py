@@ -19,6 +19,7 @@ data that is never finished: it sums each sample's weighted gradient into
 ``grad`` (by the matrix loop when the data has ``_core.ROWS_MIN`` samples or
 more) and its loss, and makes no update; for sparse X, ``_core.fit_csr``.
 """
+import functools
 import math
 import time
 import warnings
@@ -68,46 +69,45 @@ class Objective:
     def __init__(self, net, X, Y, sample_weight, loss_scale, decay, decay_biases):
         self.net, self.X, self.Y = net, X, Y
         n = X.shape[0]
-        self.weight = (np.empty(0, net.dtype) if sample_weight is None
-                       else np.ascontiguousarray(sample_weight, net.dtype))
-        self.loss_scale, self.decay = loss_scale, decay
-        self.order = np.arange(n, dtype=np.intp)
+        weight = (np.empty(0, net.dtype) if sample_weight is None
+                  else np.ascontiguousarray(sample_weight, net.dtype))
+        self.loss_scale = loss_scale
+        self.n_samples = n
         # A batch of n + 1 never ends: grad keeps the sums and no update is made.
-        self.options = _core.FitOptions(_core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0), n + 1,
-                                        loss_scale, True)
-        self.options.finish = False
+        options = _core.FitOptions(_core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0), n + 1,
+                                   loss_scale, True)
+        options.finish = False
         self.grad = np.zeros(net.params.size, net.dtype)
-        self.no_state = np.empty(0, net.dtype)
-        self.decayed = ([slice(0, net.params.size)] if decay_biases else
-                        [slice(start, start + W.size)
-                         for start, W in zip(net._layout.w_offsets, net.weights)])
+        rows = X.arrays() if isinstance(X, SparseRows) else (X,)
+        # The compiled call's arguments, bound once: evaluations are many
+        # and cheap (tens of microseconds on iris).
+        self._run = functools.partial(
+            _core.fit_csr if isinstance(X, SparseRows) else _core.fit, net._top, options,
+            net.params, *rows, Y, weight, np.arange(n, dtype=np.intp), net._workspace,
+            self.grad, np.empty(0, net.dtype), 0)
+        # decay at the decayed parameters, 0 elsewhere: the penalty's
+        # gradient is decays * params, and the penalty half its dot with params.
+        self.decays = np.full(net.params.size, float(decay))
+        if not decay_biases:
+            for start, b in zip(net._layout.b_offsets, net.biases or ()):
+                self.decays[start:start + b.size] = 0.0
         self.loss = self.value = math.nan
 
     def __call__(self, params):
-        """(f, gradient as float64) at ``params``, which the network takes on."""
-        net = self.net
-        net.params[...] = params
+        """(f, gradient as float64) at ``params`` (float64), which the
+        network takes on."""
+        self.net.params[...] = params
         self.grad[...] = 0
-        if isinstance(self.X, SparseRows):
-            total, done, _ = _core.fit_csr(net._top, self.options, net.params,
-                                           *self.X.arrays(), self.Y, self.weight, self.order,
-                                           net._workspace, self.grad, self.no_state, 0)
-        else:
-            total, done, _ = _core.fit(net._top, self.options, net.params, self.X, self.Y,
-                                       self.weight, self.order, net._workspace, self.grad,
-                                       self.no_state, 0)
-        if done < self.order.shape[0]:
+        total, done, _ = self._run()
+        if done < self.n_samples:
             # A loss that is not finite: L-BFGS-B backs off from such a step.
             self.loss = self.value = math.inf
             return math.inf, np.zeros(params.shape[0])
+        penalty_grad = np.multiply(self.decays, params)
         grad = np.multiply(self.grad, self.loss_scale, dtype=np.float64)
-        squares = 0.0
-        for decayed in self.decayed:
-            P = params[decayed]
-            squares += float(np.dot(P, P))
-            grad[decayed] += self.decay * P
+        grad += penalty_grad
         self.loss = total
-        self.value = total + 0.5 * self.decay * squares
+        self.value = total + 0.5 * float(np.dot(penalty_grad, params))
         return self.value, grad
 
 
@@ -131,7 +131,7 @@ def minimize(objective, solver, callback=None, n_jobs=1):
         network's latest evaluation being the new iterate (L-BFGS-B
         evaluates it last); returning True ends the run there.
     n_jobs : int, default 1
-        Threads of the BLAS matrix products (``_core.blas_threads``).
+        Threads of BLAS (``_core.limit_blas``).
 
     Returns
     -------
@@ -149,7 +149,11 @@ def minimize(objective, solver, callback=None, n_jobs=1):
         if callback(latest["nit"]):
             raise _Stopped
 
-    with net._lock, _core.blas_threads(net._top, objective.X.shape[0], n_jobs):
+    # All of it on n_jobs BLAS threads, not only the compiled matrix products:
+    # L-BFGS-B's own vector operations call BLAS too (SciPy >= 1.15), and
+    # OpenBLAS threads on vectors this short cost more than they share: on a
+    # busy 2-core machine, 2 threads made a run 20 times slower.
+    with net._lock, _core.limit_blas(n_jobs):
         try:
             result = scipy.optimize.minimize(
                 objective, latest["x"], method="L-BFGS-B", jac=True,
