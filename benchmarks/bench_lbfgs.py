@@ -151,8 +151,8 @@ def main(argv=None):
         for seed, row in compare(dataset, args.seeds, args.repeats):
             (ft, fi, (fo, fs, fx, fn)), (st, si, (so, ss, sx, _)) = row["fastbp"], row["sklearn"]
             ratios.setdefault(dataset, []).append(st / ft)
-            print(f"{dataset:<14}{seed:>5}{fi:>5}/{si:<4}{fn:>7.0f}{1e3 * ft:>8.2f}/{1e3 * st:<7.2f}"
-                  f"{st / ft:>7.2f}x{fo:>9.0f}/{so:<9.0f}{fs:>7.0f}/{ss:<7.0f}"
+            print(f"{dataset:<14}{seed:>5}{fi:>5}/{si:<4}{fn:>7.0f}"
+                  f"{1e3 * ft:>8.2f}/{1e3 * st:<7.2f}{st / ft:>7.2f}x{fo:>9.0f}/{so:<9.0f}{fs:>7.0f}/{ss:<7.0f}"
                   f"{fx:>8.2f}/{sx:<7.2f}", flush=True)
     for dataset, values in ratios.items():
         print(f"{dataset}: fastbp faster by {statistics.median(values):.2f}x (median over seeds)")

@@ -74,7 +74,8 @@ def test_fit_is_the_regressors_lbfgs_from_the_same_start(weighted):
         est.fit(X, y, sample_weight=sw)
     # fit's mean is over n: weights of mean 1 make it the estimator's sum_s w_s E_s / S.
     total = 60.0 if sw is None else float(np.sum(sw))
-    history = start.fit(X, y, batch_size=None, sample_weight=None if sw is None else sw * 60 / total,
+    history = start.fit(X, y, batch_size=None,
+                        sample_weight=None if sw is None else sw * 60 / total,
                         optimizer=optim.LBFGS(max_iter=25, tol=1e-6, weight_decay=0.3 / total,
                                               decay_biases=False))
     assert history.n_epochs == est.n_iter_ == 25
