@@ -275,10 +275,12 @@ def test_read_only_params_are_refused():
 def test_a_non_finite_result_is_refused_with_the_model_unchanged():
     X, Y = data()
     net = fastbp.MLP([3, 4, 2], activation="identity", seed=0)
-    before = net.params.copy()
+    net.fit(X, Y, epochs=1, optimizer="adam", lr=0.01)
+    before, state = net.params.copy(), net._state
     with pytest.raises(fastbp.DivergenceError, match="L-BFGS diverged"):
         net.fit(X * 1e300, Y, batch_size=None, optimizer="lbfgs")
     np.testing.assert_array_equal(net.params, before)
+    assert net._state is state
 
 
 def test_the_reference_and_the_one_sample_steps_refuse_lbfgs():

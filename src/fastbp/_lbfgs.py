@@ -178,7 +178,7 @@ def fit_network(net, data, settings, epochs, update_biases, n_jobs):
     mean loss without the penalty, its lr NaN). Refuses, before any state
     changes, the options that have no meaning here (see ``LBFGS``); a loss
     or parameter that ends non-finite raises DivergenceError with the
-    model's parameters as they were."""
+    model's parameters and optimizer state as they were."""
     solver = settings.optimizer
     if epochs != 1:
         raise ValueError(f"optimizer 'lbfgs' runs up to its max_iter iterations in one fit: "
@@ -195,7 +195,7 @@ def fit_network(net, data, settings, epochs, update_biases, n_jobs):
                           solver.weight_decay, solver.decay_biases)
     with net._lock:
         net._check_trainable()
-        start = net.params.copy()
+        start, state = net.params.copy(), net._state
         net._state = None
         net.history = history = History()
         log = EpochLog(history, settings, solver.max_iter, n_samples,
@@ -208,7 +208,7 @@ def fit_network(net, data, settings, epochs, update_biases, n_jobs):
         finally:
             log.close()
         if not (math.isfinite(result.fun) and check.all_finite(net.params)):
-            net.params[...] = start
+            net.params[...], net._state = start, state
             raise DivergenceError(
                 "L-BFGS diverged: the loss or a parameter became NaN or infinite. The model "
                 "keeps the parameters it had before fit; scale the inputs, or add "
