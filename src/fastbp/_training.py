@@ -56,40 +56,63 @@ class Stopping:
         return None
 
 
+class EpochLog:
+    """The end of each epoch of a fit, for any loop that trains epoch by
+    epoch: History, progress and the stopping rules are brought up to date,
+    then ``settings.callback(history)`` is called. ``validation_loss()`` (or
+    None) measures the model after an epoch."""
+
+    def __init__(self, history, settings, epochs, n_samples, validation_loss, get_params):
+        from fastbp._progress import make_reporter
+        self.history, self.settings, self.validation_loss = history, settings, validation_loss
+        self.reporter = make_reporter(epochs, n_samples, settings.progress, settings.verbose)
+        self.stopping = Stopping(settings, get_params)
+        self.start = time.perf_counter()
+
+    def end_epoch(self, epoch, loss, lr):
+        """Records epoch ``epoch`` (from 1), its training loss and learning
+        rate; returns the reason to stop (also set as the History's), or None."""
+        history = self.history
+        history.loss.append(loss)
+        history.lr.append(lr)
+        if self.validation_loss is not None:
+            history.val_loss.append(self.validation_loss())
+        history.epoch_time.append(time.perf_counter() - self.start)
+        if self.reporter is not None:
+            self.reporter.epoch_end(epoch, loss, history.val_loss[-1] if history.val_loss
+                                    else None, history.epoch_time[-1])
+        reason = self.stopping.update(history)
+        if self.settings.callback is not None and self.settings.callback(history):
+            reason = reason or "callback"
+        if reason:
+            history.stop_reason = reason
+        return reason
+
+    def close(self):
+        """Ends the fit's timing and progress report (also after an error)."""
+        self.history.wall_time = time.perf_counter() - self.start
+        if self.reporter is not None:
+            self.reporter.close()
+
+    def best_params(self):
+        """The parameters to end with when restore_best kept some, else None."""
+        return self.stopping.best_params
+
+
 def run_epochs(history, settings, epochs, first_epoch, n_samples, run_epoch,
                validation_loss, get_params, set_params):
     """The epoch loop: for each epoch, ``run_epoch(epoch, lr)`` trains and
-    returns the epoch's mean loss, ``validation_loss()`` (or None) measures
-    after it; History, progress and stopping rules are kept up to date, then
-    ``settings.callback(history)`` is called and stops training by returning
-    True. ``first_epoch`` counts the epochs already trained (the schedule
-    goes on)."""
-    from fastbp._progress import make_reporter
-    reporter = make_reporter(epochs, n_samples, settings.progress, settings.verbose)
-    stopping = Stopping(settings, get_params)
-    start = time.perf_counter()
+    returns the epoch's mean loss, then ``EpochLog.end_epoch`` records it
+    and may stop training. ``first_epoch`` counts the epochs already trained
+    (the schedule goes on)."""
+    log = EpochLog(history, settings, epochs, n_samples, validation_loss, get_params)
     try:
         for epoch in range(1, epochs + 1):
             lr = scheduled_lr(settings, first_epoch + epoch - 1)
-            history.loss.append(run_epoch(epoch, lr))
-            history.lr.append(lr)
-            if validation_loss is not None:
-                history.val_loss.append(validation_loss())
-            history.epoch_time.append(time.perf_counter() - start)
-            if reporter is not None:
-                reporter.epoch_end(epoch, history.loss[-1],
-                                   history.val_loss[-1] if history.val_loss else None,
-                                   history.epoch_time[-1])
-            reason = stopping.update(history)
-            if settings.callback is not None and settings.callback(history):
-                reason = reason or "callback"
-            if reason:
-                history.stop_reason = reason
+            if log.end_epoch(epoch, run_epoch(epoch, lr), lr):
                 break
     finally:
-        history.wall_time = time.perf_counter() - start
-        if reporter is not None:
-            reporter.close()
-    if stopping.best_params is not None:
-        set_params(stopping.best_params)
+        log.close()
+    if log.best_params() is not None:
+        set_params(log.best_params())
     return history

@@ -10,6 +10,9 @@ from fastbp import _core
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "exp")
 LOSSES = ("squared_error", "binary_cross_entropy", "cross_entropy", "poisson")
 OPTIMIZERS = ("sgd", "adam", "rprop")
+# MLP.fit's optimizers with no compiled update rule: full-batch, driven from
+# Python through the compiled loss and gradient (fastbp._lbfgs).
+FULL_BATCH_OPTIMIZERS = ("lbfgs",)
 SCHEDULES = ("constant", "invscaling", "step")
 # Schemes of the initial parameters (fastbp._random; formulas in MLP's docstring).
 INITS = ("auto", "glorot_uniform", "he_uniform", "sklearn")

@@ -17,7 +17,8 @@ class History:
         Per epoch, the mean loss on the validation data after the epoch;
         empty without validation data.
     lr : list of float
-        The learning rate of each epoch (after the schedule).
+        The learning rate of each epoch (after the schedule); NaN for
+        L-BFGS, whose line search chooses each step.
     epoch_time : list of float
         Seconds from the start of ``fit`` to the end of each epoch.
     wall_time : float
@@ -26,7 +27,10 @@ class History:
         With early stopping: the epoch (1-based) of the best monitored loss.
     stop_reason : str
         Why training ended: "epochs", "early_stopping", "target_loss" or
-        "callback" (fit's callback returned True).
+        "callback" (fit's callback returned True); for L-BFGS, whose epochs
+        are its iterations, "converged", "max_iter", "max_fun" or
+        "abnormal" (SciPy's line search found no lower loss) instead of
+        "epochs".
     """
     loss: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)

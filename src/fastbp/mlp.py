@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from fastbp import _core
+from fastbp import _lbfgs
 from fastbp import _training as training
 from fastbp import _validation as check
 from fastbp import optim
@@ -329,6 +330,9 @@ class MLP(OneSampleSteps):
             step_sizes, weight_decay)`` (full-batch only), or the name of
             one ("sgd", "adam", "rprop") for its defaults. The rules are
             torch.optim's; csrc/fbp_kernels.h writes them out.
+            ``LBFGS(max_iter, tol, max_fun, m, weight_decay)`` ("lbfgs") is
+            SciPy's L-BFGS-B on the full-batch loss, an epoch per iteration
+            (full-batch only, epochs=1, no lr or schedule: its Notes).
         schedule : str, fastbp.optim.Schedule or callable, default "constant"
             The learning rate of epoch e (from 0): ``optim.Constant()`` lr,
             ``optim.InvScaling(power_t)`` lr / (e + 1)^power_t,
@@ -400,13 +404,16 @@ class MLP(OneSampleSteps):
         epochs = check.check_positive_int(epochs, "epochs")
         batch = check.check_batch_size(batch_size, n_samples)
         settings = check.check_settings(
-            batch, n_samples, optimizer=optim.as_optimizer(optimizer, lr, self.dtype),
+            batch, n_samples,
+            optimizer=optim.as_optimizer(optimizer, lr, self.dtype, full_batch=True),
             schedule=optim.as_schedule(schedule), patience=patience, tol=tol,
             restore_best=restore_best, target_loss=target_loss, warm_start=warm_start,
             progress=progress, verbose=verbose, callback=callback)
         shuffle = check.check_bool(shuffle, "shuffle")
         update_biases = check.check_bool(update_biases, "update_biases")
         n_jobs = check.check_positive_int(n_jobs, "n_jobs")
+        if isinstance(settings.optimizer, optim.LBFGS):
+            return _lbfgs.fit_network(self, data, settings, epochs, update_biases, n_jobs)
         orders = epoch_orders(n_samples, epochs, shuffle, check.check_seed(seed))
         compiled = _compiled(settings.optimizer)
         options = _core.FitOptions(compiled, batch, 1.0 / n_samples, update_biases)
@@ -434,9 +441,7 @@ class MLP(OneSampleSteps):
         # The last checks need the model's state: under the lock, so that a
         # fit waiting for another thread's changes nothing before it is its turn.
         with self._lock:
-            if not self._params.flags.writeable:
-                raise ValueError("params is read-only (its writeable flag was cleared): "
-                                 "fit cannot train it")
+            self._check_trainable()
             state = self._optimizer_state(settings.optimizer, settings.warm_start)
             _check_last_rate(settings, state.epochs + epochs - 1, self.dtype)
             self._state = state
@@ -451,6 +456,11 @@ class MLP(OneSampleSteps):
                     history, settings, epochs, state.epochs, n_samples, run_epoch,
                     None if data.X_val is None else lambda: self.loss(data.X_val, data.Y_val),
                     self._params.copy, self._set_params)
+
+    def _check_trainable(self):
+        if not self._params.flags.writeable:
+            raise ValueError("params is read-only (its writeable flag was cleared): "
+                             "fit cannot train it")
 
     def _block_samples(self, batch, X=None):
         """Samples per compiled call of fit on X: about BLOCK_WORK

@@ -9,8 +9,9 @@ SGD(lr=0.05, momentum=0.9, nesterov=False, weight_decay=0.0, decay_biases=True)
 True
 
 ``fit(optimizer=..., schedule=...)`` takes these objects or their names
-("sgd", "adam", "rprop"; "constant", "invscaling", "step"), a name meaning
-the class with its defaults. The update rules are written out in
+("sgd", "adam", "rprop", "lbfgs"; "constant", "invscaling", "step"), a name
+meaning the class with its defaults. ``LBFGS`` is full-batch L-BFGS through
+SciPy, scikit-learn's ``solver="lbfgs"``. The update rules are written out in
 csrc/fbp_kernels.h; ``fastbp.reference`` implements them again in plain
 Python. Weight decay adds ``weight_decay * param`` to each gradient (biases
 included, as torch.optim does, unless ``decay_biases=False``: scikit-learn's
@@ -196,6 +197,59 @@ class Rprop(Optimizer):
                     step_min=self.step_sizes[0], step_max=self.step_sizes[1])
 
 
+class LBFGS(_Value):
+    """Full-batch L-BFGS, as scikit-learn's ``solver="lbfgs"``: SciPy's
+    L-BFGS-B minimises the mean loss plus weight_decay / 2 * |params|^2 (the
+    weights' squares alone with ``decay_biases=False``), whose value and
+    gradient over all the samples come from one compiled call
+    (fastbp._lbfgs). It chooses each step by a line search: no learning rate.
+
+    Parameters
+    ----------
+    max_iter : int >= 1, default 200
+        The most iterations (SciPy's ``maxiter``); ``fit`` records one
+        History entry per iteration.
+    tol : float >= 0, default 1e-4
+        Converged once no gradient component exceeds tol in magnitude
+        (SciPy's ``gtol``; SciPy also stops when the loss falls by a relative
+        2.2e-9 or less, its ``ftol``).
+    max_fun : int >= 1, default 15000
+        The most loss and gradient evaluations (SciPy's ``maxfun``); an
+        iteration takes one or more.
+    m : int >= 1, default 10
+        Correction pairs kept (SciPy's ``maxcor``).
+    weight_decay : float >= 0, default 0.0
+    decay_biases : bool, default True
+
+    Notes
+    -----
+    ``MLP.fit`` takes it for full-batch training only (``batch_size=None``),
+    with ``epochs=1`` (max_iter counts the iterations), no ``lr``, the
+    constant schedule and ``update_biases=True``; ``shuffle`` changes nothing
+    but rounding (the gradient sums every sample). Each call starts a new
+    L-BFGS run from the model's parameters: the curvature pairs are not kept,
+    so ``warm_start`` is accepted and changes nothing, and an L-BFGS fit leaves
+    no optimizer state for a later warm start. The defaults are
+    scikit-learn's.
+    """
+    _fields = ("max_iter", "tol", "max_fun", "m", "weight_decay", "decay_biases")
+
+    def __init__(self, max_iter=200, tol=1e-4, max_fun=15000, m=10, weight_decay=0.0,
+                 decay_biases=True):
+        self.max_iter = check.check_positive_int(max_iter, "max_iter")
+        self.tol = check.check_real(tol, "tol", 0)
+        self.max_fun = check.check_positive_int(max_fun, "max_fun")
+        self.m = check.check_positive_int(m, "m")
+        self.weight_decay = check.check_real(weight_decay, "weight_decay", 0)
+        self.decay_biases = check.check_bool(decay_biases, "decay_biases")
+
+    def check_batch(self, batch, n_samples):
+        """Raises unless ``batch`` covers every sample."""
+        if batch < n_samples:
+            raise ValueError("optimizer 'lbfgs' is full-batch only (it minimises the loss "
+                             "of all the samples): use batch_size=None")
+
+
 # -- learning-rate schedules: the rate of epoch e (from 0) ----------------------
 
 class Schedule(_Value):
@@ -235,8 +289,9 @@ class Step(Schedule):
 
 
 OPTIMIZERS = vocabulary.pairs(vocabulary.OPTIMIZERS, (SGD, Adam, Rprop))
+FULL_BATCH_OPTIMIZERS = vocabulary.pairs(vocabulary.FULL_BATCH_OPTIMIZERS, (LBFGS,))
 SCHEDULES = vocabulary.pairs(vocabulary.SCHEDULES, (Constant, InvScaling, Step))
-for _name, _cls in {**OPTIMIZERS, **SCHEDULES}.items():
+for _name, _cls in {**OPTIMIZERS, **FULL_BATCH_OPTIMIZERS, **SCHEDULES}.items():
     _cls.name = _name
 
 
@@ -253,14 +308,24 @@ def _remade(value, kind, classes, changes):
     return cls(**{**args, **changes})
 
 
-def as_optimizer(optimizer, lr=None, dtype=np.float64):
+def as_optimizer(optimizer, lr=None, dtype=np.float64, full_batch=False):
     """A checked optimizer from a name or an object; ``lr``, when not None,
     replaces its learning rate, which must stay positive in ``dtype``.
+    ``full_batch`` also takes ``FULL_BATCH_OPTIMIZERS`` (``MLP.fit``'s LBFGS,
+    which has no learning rate).
 
     >>> as_optimizer("adam", lr=0.01)
     Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, decay_biases=True)
     """
-    optimizer = _remade(optimizer, "optimizer", OPTIMIZERS, {} if lr is None else {"lr": lr})
+    classes = {**OPTIMIZERS, **FULL_BATCH_OPTIMIZERS} if full_batch else OPTIMIZERS
+    optimizer = _remade(optimizer, "optimizer", classes, {})
+    if not isinstance(optimizer, Optimizer):
+        if lr is not None:
+            raise ValueError(f"optimizer {optimizer.name!r} takes no lr (its line search "
+                             f"chooses each step), got lr={lr!r}")
+        return optimizer
+    if lr is not None:
+        optimizer = _remade(optimizer, "optimizer", classes, {"lr": lr})
     check.check_lr(optimizer.lr, dtype)
     return optimizer
 
