@@ -10,13 +10,13 @@ from sklearn.base import is_classifier
 
 from fastbp import _validation as check
 from fastbp._random import check_init
-from fastbp._vocabulary import HIDDEN_ACTIVATIONS, OPTIMIZERS
+from fastbp._vocabulary import FULL_BATCH_OPTIMIZERS, HIDDEN_ACTIVATIONS, OPTIMIZERS
 
 # scikit-learn's name of an activation fastbp names differently.
 SKLEARN_ALIASES = {"logistic": "sigmoid"}
 # Hidden activations under scikit-learn's names and fastbp's, to fastbp's.
 ACTIVATIONS = {**{a: a for a in HIDDEN_ACTIVATIONS}, **SKLEARN_ALIASES}
-SOLVERS = ("lbfgs",) + OPTIMIZERS
+SOLVERS = FULL_BATCH_OPTIMIZERS + OPTIMIZERS
 # MLPRegressor's losses, as scikit-learn names them.
 REGRESSION_LOSSES = ("squared_error", "poisson")
 # scikit-learn's words for parameters that stop being finite.
