@@ -29,22 +29,9 @@ if __name__ == "__main__":
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
 
-import math  # noqa: E402
-
-import numpy as np  # noqa: E402
+from fastbp.bench.peers import sklearn_draws  # noqa: E402
 
 DATASETS = ("iris", "wine", "breast_cancer")
-
-
-def sklearn_draws(seed):
-    """An init drawing what scikit-learn's _init_coef draws for random_state=seed."""
-    state = np.random.RandomState(seed)
-
-    def init(rng, n_in, n_out):
-        limit = math.sqrt(6 / (n_in + n_out))
-        W = state.uniform(-limit, limit, (n_in, n_out))
-        return W.T, state.uniform(-limit, limit, n_out)
-    return init
 
 
 def make(library, seed):

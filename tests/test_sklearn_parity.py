@@ -15,6 +15,7 @@ from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
 import fastbp
 from fastbp import optim
+from fastbp.bench.peers import sklearn_draws
 from fastbp.estimators import MLPClassifier, MLPRegressor
 from fastbp.mlp import MLP
 
@@ -110,17 +111,6 @@ def test_estimators_default_to_sklearns_init():
 
 
 # -- lbfgs ---------------------------------------------------------------------------
-
-def sklearn_draws(seed):
-    """An init drawing what scikit-learn's _init_coef draws for random_state=seed."""
-    state = np.random.RandomState(seed)
-
-    def init(rng, n_in, n_out):
-        limit = math.sqrt(6 / (n_in + n_out))
-        W = state.uniform(-limit, limit, (n_in, n_out))
-        return W.T, state.uniform(-limit, limit, n_out)
-    return init
-
 
 def sklearn_loss_grad(est, packed, X, Y, sample_weight):
     """scikit-learn's own _loss_grad_lbfgs at packed parameters."""

@@ -14,6 +14,7 @@ times them.
 """
 
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -52,6 +53,20 @@ def init_params(sizes, dtype=np.float64, random_state=0):
         coefs.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(dtype))
         intercepts.append(rng.uniform(-bound, bound, n_out).astype(dtype))
     return coefs, intercepts
+
+
+def sklearn_draws(seed):
+    """An ``init`` for fastbp's estimators that draws what scikit-learn's
+    MLP draws for ``random_state=seed`` (its Glorot-uniform weights and
+    biases, layer by layer from one RandomState): both start from the same
+    parameters, so their fits can be compared iteration by iteration."""
+    state = np.random.RandomState(seed)
+
+    def init(rng, n_in, n_out):
+        limit = math.sqrt(6 / (n_in + n_out))
+        W = state.uniform(-limit, limit, (n_in, n_out))
+        return W.T, state.uniform(-limit, limit, n_out)
+    return init
 
 
 def make_data(sizes, n_samples, dtype=np.float64, random_state=0):
