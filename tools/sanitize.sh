@@ -122,12 +122,21 @@ ldd "$core_file" | grep libasan >/dev/null || die "$core_file is not linked with
 say "testing $core_file"
 
 if [ "$quick" = 1 ]; then
-    # Every test file but test_gradient.py, whose finite differences spend
-    # their time in the pure-Python reference: what is left still calls every
-    # entry point of the core (fit per sample and in batches, predict, loss,
-    # gradient) for both float types on every kernel path this CPU runs, and
-    # feeds it every accepted memory layout (test_api.py).
-    selection=(tests --ignore=tests/test_gradient.py)
+    # The tests that drive the core, without those that spend their time
+    # elsewhere: test_gradient.py's finite differences in the pure-Python
+    # reference, and the integrations (scikit-learn's suite and checks, the
+    # CLI, dask, River, pictures, the README and tutorial), which reach the
+    # core only through entries the rest call directly. What is left still
+    # calls every entry point of the core (fit per sample and in batches, the
+    # one-sample step, predict, loss, gradient, sparse input, L-BFGS's
+    # objective) for both float types on every kernel path this CPU runs,
+    # from several threads and under interrupts, and feeds it every accepted
+    # memory layout (test_layouts.py, test_views_and_copies.py).
+    selection=(tests)
+    for skipped in gradient sklearn_suite sklearn_checks sklearn_parity estimators cli \
+                   dask river plot notebook readme tutorial bench peers progress; do
+        selection+=("--ignore=tests/test_$skipped.py")
+    done
 else
     selection=(tests)
 fi
