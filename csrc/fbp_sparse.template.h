@@ -18,7 +18,7 @@
  * steps of a column until a batch stores it (replaying them then, exactly)
  * would not pay for Adam: its step is bound by a square root and a
  * division per parameter per step, which a replay needs too, and only the
- * memory traffic would go (a replay in cache took 85% of a streamed step's
+ * memory traffic would go (a replay in cache took 75-90% of a streamed step's
  * time: 100,000 x 32 weights, float64, AVX-512).
  *
  * Row r of X holds data[indptr[r]..indptr[r + 1]) in the columns indices[..]
@@ -33,71 +33,22 @@ typedef struct {
     const ptrdiff_t *indptr;
 } FBP_LOCAL(csr);
 
-/* s[q] := sum over row r's stored (c, v) of W[q n_in + c] v, in storage
- * order, for the `rows` (4, or 1 for the last few) rows of weights from W.
- * Four rows share each read of an entry and keep four sums and four rows'
- * cache misses in flight: 1.3x faster than a row at a time (100,000 inputs
- * at 0.1%, 32 units). */
-FBP_INLINE void FBP_LOCAL(csr_dots)(const T *W, ptrdiff_t n_in, ptrdiff_t rows,
-                                    FBP_LOCAL(csr) X, ptrdiff_t r, T *FBP_RESTRICT s)
-{
-    const ptrdiff_t end = X.indptr[r + 1];
-    if (rows == 1) {
-        T s0 = 0;
-        for (ptrdiff_t k = X.indptr[r]; k < end; k++) s0 += W[X.indices[k]] * X.data[k];
-        s[0] = s0;
-        return;
-    }
-    const T *FBP_RESTRICT w0 = W, *FBP_RESTRICT w1 = W + n_in;
-    const T *FBP_RESTRICT w2 = W + 2 * n_in, *FBP_RESTRICT w3 = W + 3 * n_in;
-    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (ptrdiff_t k = X.indptr[r]; k < end; k++) {
-        const ptrdiff_t c = X.indices[k];
-        const T v = X.data[k];
-        s0 += w0[c] * v; s1 += w1[c] * v; s2 += w2[c] * v; s3 += w3[c] * v;
-    }
-    s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
-}
-
-/* Rows of the first layer's weights csr_dots and csr_outer take at once
- * from unit j of n_out: 4, or 1 for the last n_out % 4. */
-static inline ptrdiff_t FBP_LOCAL(csr_rows_at)(ptrdiff_t j, ptrdiff_t n_out)
-{
-    return j + 4 <= n_out ? 4 : 1;
-}
-
 /* Net inputs of the first layer for one row:
  * nets[j] = sum over stored (c, v) of W_0[j, c] v, plus b_0[j]. */
 static void FBP_LOCAL(csr_nets)(const fbp_net *net, const T *params, FBP_LOCAL(csr) X,
                                 ptrdiff_t r, T *FBP_RESTRICT nets)
 {
     const ptrdiff_t n_in = net->sizes[0], n_out = net->sizes[1];
+    const ptrdiff_t start = X.indptr[r], nnz = X.indptr[r + 1] - start;
+    const T *FBP_RESTRICT v = X.data + start;
+    const ptrdiff_t *FBP_RESTRICT c = X.indices + start;
     const T *b = net->b_offsets[0] >= 0 ? params + net->b_offsets[0] : NULL;
-    for (ptrdiff_t j = 0, R; j < n_out; j += R) {
-        R = FBP_LOCAL(csr_rows_at)(j, n_out);
-        FBP_LOCAL(csr_dots)(params + net->w_offsets[0] + j * n_in, n_in, R, X, r, nets + j);
-        for (ptrdiff_t q = 0; b && q < R; q++) nets[j + q] += b[j + q];
+    for (ptrdiff_t j = 0; j < n_out; j++) {
+        const T *FBP_RESTRICT row = params + net->w_offsets[0] + j * n_in;
+        T s = 0;
+        for (ptrdiff_t k = 0; k < nnz; k++) s += row[c[k]] * v[k];
+        nets[j] = b ? s + b[j] : s;
     }
-}
-
-/* W[q n_in + c] += a[q] v for q < 4 and each stored (c, v) of row r, in
- * storage order; with `check`, returns nonzero if an updated weight is not
- * finite. */
-FBP_INLINE int FBP_LOCAL(csr_axpy4)(T *W, ptrdiff_t n_in, const T *a, FBP_LOCAL(csr) X,
-                                    ptrdiff_t r, int check)
-{
-    T *FBP_RESTRICT w0 = W, *FBP_RESTRICT w1 = W + n_in;
-    T *FBP_RESTRICT w2 = W + 2 * n_in, *FBP_RESTRICT w3 = W + 3 * n_in;
-    const T a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    int bad = 0;
-    for (ptrdiff_t k = X.indptr[r]; k < X.indptr[r + 1]; k++) {
-        const ptrdiff_t c = X.indices[k];
-        const T v = X.data[k];
-        w0[c] += a0 * v; w1[c] += a1 * v; w2[c] += a2 * v; w3[c] += a3 * v;
-        bad |= check && (w0[c] - w0[c] != 0 || w1[c] - w1[c] != 0 || w2[c] - w2[c] != 0 ||
-                         w3[c] - w3[c] != 0);
-    }
-    return bad;
 }
 
 /* dst's first-layer weights += alpha D_0^T X over n rows (row i is X's row
@@ -110,23 +61,17 @@ static int FBP_LOCAL(csr_outer)(const fbp_net *net, T *dst, T alpha, FBP_LOCAL(c
 {
     const ptrdiff_t n_in = net->sizes[0], n_out = net->sizes[1];
     int bad = 0;
-    /* Four rows of weights at a time (csr_dots says why; 1.5x here), whose
-     * stored columns stay in cache. */
-    for (ptrdiff_t j = 0, R; j < n_out; j += R) {
-        R = FBP_LOCAL(csr_rows_at)(j, n_out);
-        T *W = dst + net->w_offsets[0] + j * n_in;
+    /* A row of weights at a time: its stored columns stay in cache. */
+    for (ptrdiff_t j = 0; j < n_out; j++) {
+        T *FBP_RESTRICT W = dst + net->w_offsets[0] + j * n_in;
         for (ptrdiff_t i = 0; i < n; i++) {
             const ptrdiff_t r = rows ? rows[i] : i;
-            T a[4];
-            for (ptrdiff_t q = 0; q < R; q++) a[q] = alpha * d[(j + q) * d_unit + i * d_row];
-            if (R == 4)
-                bad |= FBP_LOCAL(csr_axpy4)(W, n_in, a, X, r, check);
-            else
-                for (ptrdiff_t k = X.indptr[r]; k < X.indptr[r + 1]; k++) {
-                    T *w = W + X.indices[k];
-                    *w += a[0] * X.data[k];
-                    bad |= check && *w - *w != 0;
-                }
+            const T a = alpha * d[j * d_unit + i * d_row];
+            for (ptrdiff_t k = X.indptr[r]; k < X.indptr[r + 1]; k++) {
+                T *FBP_RESTRICT w = W + X.indices[k];
+                *w += a * X.data[k];
+                bad |= check && *w - *w != 0;
+            }
         }
     }
     return bad;
@@ -207,13 +152,14 @@ static void FBP_LOCAL(csr_forward_rows)(const fbp_net *net, const T *params, FBP
     const int top = net->n_layers == 1;
     T *Z = top ? z : w.out;
     const ptrdiff_t unit = top ? 1 : n, row = top ? n_out : 1;
-    for (ptrdiff_t j = 0, R; j < n_out; j += R) {
-        R = FBP_LOCAL(csr_rows_at)(j, n_out);
-        const T *W = params + net->w_offsets[0] + j * n_in;
+    for (ptrdiff_t j = 0; j < n_out; j++) {
+        const T *FBP_RESTRICT W = params + net->w_offsets[0] + j * n_in;
         for (ptrdiff_t i = 0; i < n; i++) {
-            T s[4];
-            FBP_LOCAL(csr_dots)(W, n_in, R, X, rows ? rows[i] : i, s);
-            for (ptrdiff_t q = 0; q < R; q++) Z[(j + q) * unit + i * row] = s[q];
+            const ptrdiff_t r = rows ? rows[i] : i;
+            T s = 0;
+            for (ptrdiff_t k = X.indptr[r]; k < X.indptr[r + 1]; k++)
+                s += W[X.indices[k]] * X.data[k];
+            Z[j * unit + i * row] = s;
         }
     }
     FBP_LOCAL(forward_rows)(net, params, NULL, n, w, z, o);
