@@ -87,11 +87,13 @@ def train(make, params, epochs, X, y):
 
 def compare(params, epochs, repeats, X, X_dense, y, names):
     """Seconds per epoch of the cases ``names`` (``repeats`` interleaved
-    runs), and the last fitted models."""
+    runs after one dropped: a process's first fit took 0.8 s an epoch
+    where the next took 0.15, loading libraries and faulting in pages),
+    and the last fitted models."""
     cases = {name: (lambda make=make, dense=dense: timing.time_call(
         train, make, params, epochs, X_dense if dense else X, y))
         for name, (make, dense) in CASES.items() if name in names}
-    seconds, models = timing.interleaved(cases, repeats)
+    seconds, models = timing.interleaved(cases, repeats, warmup=1)
     per_epoch = {name: statistics.median(s) / epochs for name, s in seconds.items()}
     return per_epoch, {name: runs[-1] for name, runs in models.items()}
 
@@ -99,7 +101,8 @@ def compare(params, epochs, repeats, X, X_dense, y, names):
 def report(setting, params, epochs, repeats, X, X_dense, y, names):
     per_epoch, models = compare(params, epochs, repeats, X, X_dense, y, names)
     base = per_epoch["fastbp CSR"]
-    print(f"\n{setting}: {epochs} epochs, median of {repeats} interleaved runs")
+    print(f"\n{setting}: {epochs} epochs, median of {repeats} interleaved runs after a "
+          "warm-up run")
     print(f"  {'case':14s} {'s / epoch':>10s} {'vs fastbp CSR':>14s} {'train acc':>10s}")
     for name, seconds in per_epoch.items():
         accuracy = models[name].score(X, y)

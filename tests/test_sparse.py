@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 import fastbp
-from fastbp import MLP, _core
+from fastbp import MLP, _core, optim
 from fastbp._sparse import SparseRows
 from fastbp.estimators import MLPClassifier, MLPRegressor
 from helpers import OPTIMIZERS, TOL, assert_close, per_sample_loop, random_targets
@@ -138,6 +138,95 @@ def test_plain_sgd_touches_only_stored_columns():
         net.fit(X, rng.uniform(size=40), epochs=2, batch_size=batch, lr=0.5, seed=0)
         np.testing.assert_array_equal(net.weights[0][:, unused], before[:, unused])
         assert not np.array_equal(net.weights[0], before)
+
+
+# Stateful optimizers, with and without weight decay on the weights (as
+# scikit-learn's alpha): the first-layer weights of a feature no sample of a
+# batch stores still move, by their momentum and decay alone.
+STATEFUL = [
+    pytest.param(optim.Adam(lr=0.02), id="adam"),
+    pytest.param(optim.Adam(lr=0.02, weight_decay=0.01, decay_biases=False), id="adam-alpha"),
+    pytest.param(optim.SGD(lr=0.05, momentum=0.9), id="momentum"),
+    pytest.param(optim.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01,
+                           decay_biases=False), id="nesterov-alpha"),
+]
+
+
+def rare_features(n, n_features, seed):
+    """n rows of 3 stored entries among n_features: most features are
+    absent from most batches, as in text data."""
+    X = wide_csr(n, n_features, 3, seed)
+    return X, X.toarray()
+
+
+def fit_both(X, Xd, Y, **fit):
+    """A sparse and a dense fit of the same network; both models and histories."""
+    sparse, dense = pair([X.shape[1], 6, 2], "relu", "sigmoid", "squared_error", "float64")
+    return sparse, dense, sparse.fit(X, Y, **fit), dense.fit(Xd, Y, **fit)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 32])
+@pytest.mark.parametrize("optimizer", STATEFUL)
+def test_stateful_optimizers_on_rare_features_equal_dense(optimizer, batch):
+    """Several epochs in which most first-layer rows get no data gradient for
+    many updates: parameters, optimizer state and losses as dense input's."""
+    X, Xd = rare_features(96, 200, seed=batch)
+    Y = np.random.default_rng(1).uniform(size=(96, 2))
+    sparse, dense, h_sparse, h_dense = fit_both(X, Xd, Y, epochs=4, batch_size=batch,
+                                                optimizer=optimizer, seed=0)
+    assert_close(sparse.params, dense.params, what="parameters", **TOL["float64"])
+    assert_close(sparse._state.values, dense._state.values, what="optimizer state",
+                 **TOL["float64"])
+    assert sparse._state.n_updates == dense._state.n_updates == 4 * -(-96 // batch)
+    assert_close(h_sparse.loss, h_dense.loss, what="epoch losses", **TOL["float64"])
+    # Features no sample stores still decay or coast on their momentum.
+    unused = np.setdiff1d(np.arange(200), X.indices)
+    moved = sparse.weights[0][:, unused] != MLP([200, 6, 2], activation="relu",
+                                                output_activation="sigmoid",
+                                                seed=3).weights[0][:, unused]
+    assert unused.size == 0 or moved.any() == (optimizer.weight_decay > 0)
+
+
+@pytest.mark.parametrize("optimizer", STATEFUL)
+def test_what_each_epoch_reads_equals_dense(optimizer):
+    """Validation losses, early stopping's best parameters, and the
+    parameters a callback sees after each epoch."""
+    X, Xd = rare_features(120, 150, seed=4)
+    Y = np.random.default_rng(2).uniform(size=(120, 2))
+    seen = {"sparse": [], "dense": []}
+    fits = []
+    for name, data in (("sparse", X), ("dense", Xd)):
+        net = MLP([150, 6, 2], activation="relu", output_activation="sigmoid", seed=3)
+        history = net.fit(data, Y, epochs=6, batch_size=8, optimizer=optimizer, seed=0,
+                          validation_fraction=0.25, patience=2, restore_best=True,
+                          callback=lambda h, net=net, name=name:
+                          seen[name].append(net.params.copy()) and False)
+        fits.append((net, history))
+    (sparse, h_sparse), (dense, h_dense) = fits
+    assert len(seen["sparse"]) == len(h_sparse.loss) == len(h_dense.loss) >= 2
+    for a, b in zip(seen["sparse"], seen["dense"]):
+        assert_close(a, b, what="parameters a callback sees", **TOL["float64"])
+    assert_close(h_sparse.val_loss, h_dense.val_loss, what="validation losses",
+                 **TOL["float64"])
+    assert_close(sparse.params, dense.params, what="parameters", **TOL["float64"])
+    assert_close(sparse.predict(X), dense.predict(Xd), what="outputs", **TOL["float64"])
+
+
+@pytest.mark.parametrize("optimizer", STATEFUL)
+def test_warm_start_on_sparse_input_equals_dense(optimizer):
+    """A second fit continuing the first's optimizer state (Adam's moments
+    and step count, the momentum), as dense input does."""
+    X, Xd = rare_features(64, 120, seed=5)
+    Y = np.random.default_rng(3).uniform(size=(64, 2))
+    sparse, dense, _, _ = fit_both(X, Xd, Y, epochs=2, batch_size=8, optimizer=optimizer,
+                                   seed=0)
+    for net, data in ((sparse, X), (dense, Xd)):
+        net.fit(data[:40], Y[:40], epochs=3, batch_size=16, optimizer=optimizer, seed=1,
+                warm_start=True)
+    assert sparse._state.n_updates == dense._state.n_updates == 2 * 8 + 3 * 3
+    assert_close(sparse.params, dense.params, what="parameters", **TOL["float64"])
+    assert_close(sparse._state.values, dense._state.values, what="optimizer state",
+                 **TOL["float64"])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
