@@ -433,7 +433,8 @@ class MLP(OneSampleSteps):
                 with DeferredInterrupt():
                     mean += self._run_block(data.X, data.Y, weight,
                                             order_block(order, start, start + block),
-                                            options, grad, state, f"epoch {epoch}")
+                                            options, grad, state, saved_state,
+                                            f"epoch {epoch}")
                     if options.finish:
                         state.epochs += 1
             return mean
@@ -445,6 +446,7 @@ class MLP(OneSampleSteps):
             state = self._optimizer_state(settings.optimizer, settings.warm_start)
             _check_last_rate(settings, state.epochs + epochs - 1, self.dtype)
             self._state = state
+            saved_state = np.empty_like(state.values)     # _run_block's, for a rollback
             # Kept on the model as it grows, so that after an interrupt (Ctrl-C
             # waits for the end of a compiled block, a few ms) or a divergence
             # the epochs completed so far are still at hand.
@@ -492,14 +494,15 @@ class MLP(OneSampleSteps):
     def _set_params(self, values):
         self._params[...] = values
 
-    def _run_block(self, X, Y, weight, order, options, grad, state, where):
+    def _run_block(self, X, Y, weight, order, options, grad, state, saved_state, where):
         """One compiled call with ``options`` (a ``_core.FitOptions``); returns
         its loss sum times the options' loss_scale. On divergence, restores params and the
-        optimizer state, and raises. A lone sample is checked weight by
+        optimizer state (saved in ``saved_state`` before the call: an array like
+        its values), and raises. A lone sample is checked weight by
         weight in C; longer blocks once at the end, where a pass over params
         is cheap."""
         np.copyto(self._snapshot, self._params)
-        saved = state.save()
+        saved = state.save(saved_state)
         single = order.shape[0] == 1
         options.check_params = single
         if isinstance(X, SparseRows):
