@@ -156,10 +156,6 @@ class Stepper:
     def __init__(self, top: Topology, params: npt.NDArray[_F],
                  workspace: npt.NDArray[_F], undo: npt.NDArray[_F], lock: object,
                  lr_low: float, lr_high: float) -> None: ...
-    def predict(self, x: object) -> npt.NDArray[np.floating] | None: ...
-    def sgd(
-        self, x: object, t: object, lr: object, want_output: bool
-    ) -> npt.NDArray[np.floating] | float | None: ...
     def step(
         self,
         x: object,
@@ -173,6 +169,17 @@ class Stepper:
         n_updates: int,
         want_output: bool,
     ) -> int: ...
+class OneSampleCalls:
+    _stepper: Stepper | None
+    def predict(self, X: object, n_jobs: int = 1) -> npt.NDArray[np.floating]: ...
+    def train_step(
+        self, x: object, t: object, lr: float | None = None, update_biases: bool = True,
+        *, optimizer: object = "sgd"
+    ) -> float: ...
+    def learn_one(
+        self, x: object, t: object, lr: float | None = None, update_biases: bool = True,
+        *, optimizer: object = "sgd"
+    ) -> npt.NDArray[np.floating]: ...
 def fit_csr(
     top: Topology,
     options: FitOptions,
