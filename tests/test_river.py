@@ -104,6 +104,14 @@ def stream(n=60, n_features=4, seed=0):
             for row, label in zip(X, y)]
 
 
+def learned(samples):
+    """An MLPClassifier (seed 0) that has learned ``samples`` one by one."""
+    model = MLPClassifier(seed=0)
+    for x, y in samples:
+        model.learn_one(x, y)
+    return model
+
+
 def replay(samples, features, targets, lr, power_t, optimizer):
     """The updates the estimator should make, as MLP.learn_one calls, the
     n-th (from 0) at lr / (n + 1) ** power_t."""
@@ -141,9 +149,7 @@ def test_key_order_does_not_matter():
 
 def test_missing_features_are_zero_and_new_ones_ignored():
     samples = stream()
-    model = MLPClassifier(seed=0)
-    for x, y in samples:
-        model.learn_one(x, y)
+    model = learned(samples)
     x = samples[0][0]
     proba = model.predict_proba_one(x)
     assert model.predict_proba_one({**x, "new": 1e6}) == proba
@@ -154,9 +160,7 @@ def test_missing_features_are_zero_and_new_ones_ignored():
 
 def test_probabilities_are_the_networks_output():
     samples = stream()
-    model = MLPClassifier(seed=0)
-    for x, y in samples:
-        model.learn_one(x, y)
+    model = learned(samples)
     x = samples[5][0]
     p = float(model.net.predict([x[f] for f in model.features])[0])
     c0, c1 = model.classes
@@ -186,9 +190,7 @@ def test_one_label_then_two():
 
 def test_third_label_keeps_the_odds_of_the_first_two():
     samples = stream()
-    model = MLPClassifier(seed=0)
-    for x, y in samples:
-        model.learn_one(x, y)
+    model = learned(samples)
     x = samples[0][0]
     p = model.predict_proba_one(x)
     old = copy.deepcopy(model)
@@ -221,9 +223,7 @@ def test_first_sample_without_features_is_refused():
 
 
 def test_refused_sample_with_a_new_label_adds_nothing():
-    model = MLPClassifier(seed=0)
-    for x, y in stream():
-        model.learn_one(x, y)
+    model = learned(stream())
     before = copy.deepcopy(model)
     with pytest.raises(ValueError, match="NaN"):
         model.learn_one({"f0": float("nan")}, "new")
