@@ -14,15 +14,20 @@ runs only with --sklearn-sgd. BLAS runs on one thread.
 
     python benchmarks/bench_sparse.py [--repeats 3] [--epochs 5] [--no-sgd]
                                       [--sklearn-sgd]
+    python benchmarks/bench_sparse.py --to-convergence [--repeats 3]
     python -m pytest benchmarks/bench_sparse.py --benchmark-only
 
 The script prints, per setting, each case's median seconds per epoch over
 the repeats and its ratio to fastbp on the CSR matrix, of the whole fit and
 (fastbp's, from its History) of the epochs after the first, whose extra
-cost is one-time: the fit's fresh buffers faulted in (on this network
-hundreds of MB; on the shared machine 0.1-0.5 s, depending on how
-fragmented memory is). It also checks that fastbp's sparse and dense fits
-agree to rounding.
+cost is one-time: the fit's fresh buffers faulted in (on this network some
+170 MB; on the shared machine, a Firecracker VM that hands freed memory back
+to its host, 0.1-0.5 s, depending on how long ago the memory was last used).
+It also checks that fastbp's sparse and dense fits agree to rounding.
+--to-convergence fits instead as a user's ``MLPClassifier().fit(X, y)``
+does: scikit-learn's defaults in full (max_iter 200, tol 1e-4: fastbp's
+sparse and dense fits stop at the same epoch), Adam only; the dense fits
+take a few minutes each.
 """
 import argparse
 import os
@@ -80,10 +85,11 @@ def make_data(seed=0):
 
 
 def train(make, params, epochs, X, y):
-    """A fitted classifier: ``epochs`` epochs (tol 0 never stops early) on one
-    BLAS thread; the ConvergenceWarning of the fixed epochs is expected."""
-    model = make(hidden_layer_sizes=(HIDDEN,), max_iter=epochs, tol=0, random_state=0,
-                 **params)
+    """A fitted classifier on one BLAS thread: ``epochs`` epochs (tol 0 never
+    stops early; the ConvergenceWarning of the fixed epochs is expected), or
+    for epochs None to convergence at scikit-learn's max_iter and tol."""
+    fixed = {} if epochs is None else dict(max_iter=epochs, tol=0)
+    model = make(hidden_layer_sizes=(HIDDEN,), random_state=0, **fixed, **params)
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(X, y)
@@ -102,12 +108,14 @@ def compare(params, epochs, repeats, X, X_dense, y, names):
     runs after one dropped: a process's first fit took 0.8 s an epoch
     where the next took 0.15, loading libraries and faulting in pages): of
     the whole fit, and (fastbp, None for scikit-learn) of the epochs after
-    the first; and the last fitted models."""
+    the first; and the last fitted models. epochs None: fits to convergence,
+    each fit's seconds divided by its own epochs."""
     cases = {name: (lambda make=make, dense=dense: timing.time_call(
         train, make, params, epochs, X_dense if dense else X, y))
         for name, (make, dense) in CASES.items() if name in names}
     seconds, models = timing.interleaved(cases, repeats, warmup=1)
-    per_epoch = {name: statistics.median(s) / epochs for name, s in seconds.items()}
+    per_epoch = {name: statistics.median(t / model.n_iter_ for t, model in zip(times, models[name]))
+                 for name, times in seconds.items()}
     later = {name: statistics.median(map(later_epochs, runs)) if hasattr(runs[0], "net_")
              else None for name, runs in models.items()}
     return per_epoch, later, {name: runs[-1] for name, runs in models.items()}
@@ -116,7 +124,10 @@ def compare(params, epochs, repeats, X, X_dense, y, names):
 def report(setting, params, epochs, repeats, X, X_dense, y, names):
     per_epoch, later, models = compare(params, epochs, repeats, X, X_dense, y, names)
     base, later_base = per_epoch["fastbp CSR"], later["fastbp CSR"]
-    print(f"\n{setting}: {epochs} epochs, median of {repeats} interleaved runs after a "
+    fits = ("fitted to convergence (" + ", ".join(
+        f"{name} {model.n_iter_}" for name, model in models.items()) + " epochs)"
+        if epochs is None else f"{epochs} epochs")
+    print(f"\n{setting}: {fits}, median of {repeats} interleaved runs after a "
           "warm-up run; s / epoch of the whole fit, and of the epochs after the first")
     print(f"  {'case':14s} {'whole fit':>10s} {'vs fastbp CSR':>14s} {'after first':>12s} "
           f"{'vs fastbp CSR':>14s} {'train acc':>10s}")
@@ -141,6 +152,9 @@ def main(argv=None):
                              "dense about 25 s an epoch)")
     parser.add_argument("--sklearn-sgd", action="store_true",
                         help="run scikit-learn in the per-sample SGD setting too")
+    parser.add_argument("--to-convergence", action="store_true",
+                        help="scikit-learn's defaults in full (max_iter 200, tol 1e-4), "
+                             "Adam only; ignores --epochs")
     args = parser.parse_args(argv)
     X, y = make_data()
     X_dense = X.toarray()
@@ -151,13 +165,14 @@ def main(argv=None):
     print(f"data: {N_SAMPLES} x {N_FEATURES} CSR float64, {X.nnz} stored entries "
           f"({X.nnz / N_SAMPLES:.0f} a row); dense copy {X_dense.nbytes / 1e9:.1f} GB; "
           f"network {N_FEATURES}-{HIDDEN}-1, relu")
+    epochs = None if args.to_convergence else args.epochs
     for setting, params in SETTINGS.items():
         sgd = params["solver"] == "sgd"
-        if args.no_sgd and sgd:
+        if (args.no_sgd or args.to_convergence) and sgd:
             continue
         names = [name for name in CASES
                  if not (sgd and name.startswith("sklearn") and not args.sklearn_sgd)]
-        report(setting, params, args.epochs, args.repeats, X, X_dense, y, names)
+        report(setting, params, epochs, args.repeats, X, X_dense, y, names)
     return 0
 
 
