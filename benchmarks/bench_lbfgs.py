@@ -10,7 +10,12 @@ from fits run once more with ``scipy.optimize.minimize`` wrapped to time
 itself and each loss-and-gradient evaluation, the split per evaluation:
 the library's objective, and SciPy's (its ScalarFunction wrapper and the
 L-BFGS-B code), and the time of a fit outside the minimisation (checks,
-targets, initialisation).
+targets, initialisation). Last, a bound: the time of the objective's five
+matrix products alone in NumPy's BLAS (forward, the back-propagated delta
+and the two weight gradients; the fastest of many calls), and the ratio
+"cap" that a fit would reach if its objective were those products alone and
+nothing ran outside the minimisation: scikit-learn's fit time over the
+evaluations times (fastbp's SciPy share + the products).
 
     python benchmarks/bench_lbfgs.py [--repeats 7] [--seeds 3] [--datasets iris wine]
 
@@ -22,6 +27,7 @@ import argparse
 import os
 import statistics
 import time
+import timeit
 import warnings
 
 if __name__ == "__main__":
@@ -103,6 +109,20 @@ def split(library, seed, X, y, repeats):
     return tuple(statistics.median(column) for column in zip(*rows))
 
 
+def products_us(X, n_outputs, hidden=100):
+    """Microseconds of the objective's matrix products in NumPy's BLAS, the
+    fastest of 200 evaluations (per-thread CPU time): the hidden and output layers' forward
+    products, the delta into the hidden layer, the two weight gradients."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.normal(size=(X.shape[1], hidden)), rng.normal(size=(hidden, n_outputs))
+    H, D2 = rng.normal(size=(len(X), hidden)), rng.normal(size=(len(X), n_outputs))
+
+    def products():
+        X @ W1, H @ W2, D2 @ W2.T, H.T @ D2, X.T @ H
+    return 1e6 * min(timeit.repeat(products, timer=time.thread_time, number=1, repeat=200))
+
+
 def compare(dataset, seeds, repeats):
     """One row per seed: fit times, iterations and the split, both libraries."""
     X, y = load(dataset)
@@ -132,17 +152,23 @@ def main(argv=None):
     print(f"fastbp {fastbp.__version__} ({os.path.dirname(fastbp.__file__)}), kernels "
           f"{fastbp._core.current_path()}; medians of {args.repeats}, per-thread CPU time")
     print(f"{'data set':<14}{'seed':>5}{'iter f/s':>10}{'evals':>7}{'fit ms f/s':>16}"
-          f"{'faster':>8}{'objective us f/s':>19}{'SciPy us f/s':>15}{'outside ms f/s':>16}")
-    ratios = {}
+          f"{'faster':>8}{'objective us f/s':>19}{'SciPy us f/s':>15}{'outside ms f/s':>16}"
+          f"{'products us':>13}{'cap':>7}")
+    ratios, caps = {}, {}
     for dataset in args.datasets:
+        X, y = load(dataset)
+        floor = products_us(X, 1 if len(set(y)) == 2 else len(set(y)))
         for seed, row in compare(dataset, args.seeds, args.repeats):
             (ft, fi, (fo, fs, fx, fn)), (st, si, (so, ss, sx, _)) = row["fastbp"], row["sklearn"]
+            cap = st / (fn * (fs + floor) * 1e-6)
             ratios.setdefault(dataset, []).append(st / ft)
+            caps.setdefault(dataset, []).append(cap)
             print(f"{dataset:<14}{seed:>5}{fi:>5}/{si:<4}{fn:>7.0f}"
                   f"{1e3 * ft:>8.2f}/{1e3 * st:<7.2f}{st / ft:>7.2f}x{fo:>9.0f}/{so:<9.0f}{fs:>7.0f}/{ss:<7.0f}"
-                  f"{fx:>8.2f}/{sx:<7.2f}", flush=True)
+                  f"{fx:>8.2f}/{sx:<7.2f}{floor:>9.0f}{cap:>9.2f}x", flush=True)
     for dataset, values in ratios.items():
-        print(f"{dataset}: fastbp faster by {statistics.median(values):.2f}x (median over seeds)")
+        print(f"{dataset}: fastbp faster by {statistics.median(values):.2f}x, cap "
+              f"{statistics.median(caps[dataset]):.2f}x (medians over seeds)")
 
 
 if __name__ == "__main__":
