@@ -147,7 +147,7 @@ def test_key_order_does_not_matter():
     np.testing.assert_array_equal(a.net.params, b.net.params)
 
 
-def test_missing_features_are_zero_and_new_ones_ignored():
+def test_missing_features_are_zero_and_new_ones_ignored_by_predictions():
     samples = stream()
     model = learned(samples)
     x = samples[0][0]
@@ -156,6 +156,108 @@ def test_missing_features_are_zero_and_new_ones_ignored():
     missing = {k: v for k, v in x.items() if k != "f2"}
     assert model.predict_proba_one(missing) == model.predict_proba_one({**x, "f2": 0.0})
     assert model.predict_proba_one(missing) != proba
+
+
+def arriving(n=60, seed=0):
+    """stream(n_features=5), each feature first present at its own sample
+    (f0, f1 at 0; f2 at 10, f3 at 25, f4 at 40), f1 missing at sample 30."""
+    first = {"f0": 0, "f1": 0, "f2": 10, "f3": 25, "f4": 40}
+    return [({k: v for k, v in x.items() if first[k] <= i and (i, k) != (30, "f1")}, y)
+            for i, (x, y) in enumerate(stream(n, n_features=5, seed=seed))]
+
+
+@pytest.mark.parametrize("optimizer, lr, power_t", [("sgd", 1.0, 0.5), ("adam", 0.01, 0.0)])
+def test_new_features_learn_as_inputs_whose_weights_started_at_zero(optimizer, lr, power_t):
+    samples = arriving()
+    model = MLPClassifier(seed=3, lr=lr, power_t=power_t, optimizer=optimizer)
+    for x, y in samples:
+        model.learn_one(x, y)
+    assert model.features == ("f0", "f1", "f2", "f3", "f4")
+    # 2 inputs, doubled at f2 and at f4; the input waiting for a feature
+    # never moved.
+    assert model.net.n_inputs == 8
+    np.testing.assert_array_equal(model.net.weights[0][:, 5:], 0.0)
+    # A network with all five inputs from the start, the later ones' weights
+    # zero, learns the same (to rounding: the sums run over other lengths).
+    start = fastbp.MLP([2, 16, 1], "tanh", "sigmoid", "binary_cross_entropy", seed=3)
+    net = fastbp.MLP.from_weights(
+        [np.hstack([start.weights[0], np.zeros((16, 3))]), start.weights[1]], start.biases,
+        ["tanh", "sigmoid"], loss="binary_cross_entropy")
+    first = samples[0][1]
+    for n, (x, y) in enumerate(samples):
+        net.learn_one([x.get(f, 0.0) for f in model.features], [float(y != first)],
+                      lr=lr / (n + 1) ** power_t, optimizer=optimizer)
+    np.testing.assert_allclose(model.net.weights[0][:, :5], net.weights[0], rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_allclose(model.net.weights[1], net.weights[1], rtol=1e-12)
+    np.testing.assert_allclose(model.net.biases[0], net.biases[0], rtol=1e-12, atol=1e-15)
+    # The output is P(the other label than the first sample's).
+    p = model.predict_proba_one({f"f{i}": 0.5 for i in range(5)})[not first]
+    assert p == pytest.approx(float(net.predict([0.5] * 5)[0]), rel=1e-12)
+
+
+def test_new_features_are_ignored_without_grow_features():
+    samples = arriving()
+    model = MLPClassifier(seed=3, grow_features=False)
+    for x, y in samples:
+        model.learn_one(x, y)
+    first = samples[0][1]
+    expected = replay([({k: x[k] for k in x if k in ("f0", "f1")}, y) for x, y in samples],
+                      ["f0", "f1"], {first: 0.0, not first: 1.0}, 1.0, 0.5, "sgd")
+    assert model.features == ("f0", "f1") and model.net.n_inputs == 2
+    np.testing.assert_array_equal(model.net.params, expected.params)
+
+
+def test_a_stream_whose_signal_is_in_words_seen_later():
+    # BagOfWords makes a feature of each word: the first text has none of
+    # the words that carry the label, so a network of the first sample's
+    # features alone learns nothing.
+    from river import feature_extraction
+    rng = np.random.default_rng(0)
+    neutral = [f"w{i}" for i in range(40)]
+    good, bad = ["great", "fine", "nice", "superb"], ["awful", "poor", "bad", "dire"]
+    texts = [("w0 w1", True)] + [
+        (" ".join([*rng.choice(neutral, 3), rng.choice(good if y else bad)]), bool(y))
+        for y in rng.integers(0, 2, 1500)]
+
+    def score(grow):
+        model = feature_extraction.BagOfWords() | MLPClassifier(seed=0, grow_features=grow)
+        return accuracy(model, texts), model[-1]
+    (grown, clf), (fixed, _) = score(True), score(False)
+    assert grown > 0.95
+    assert fixed < 0.65
+    # Grown by doubling (or to the features a sample brings): under twice
+    # the features used.
+    assert len(clf.features) == 48 and 48 <= clf.net.n_inputs < 96
+
+
+def test_a_copy_mid_stream_goes_on_as_the_original():
+    import pickle
+    samples = arriving()
+    model = MLPClassifier(seed=0, optimizer="adam", lr=0.01)
+    for x, y in samples[:20]:
+        model.learn_one(x, y)
+    copies = [pickle.loads(pickle.dumps(model)), copy.deepcopy(model)]
+    for m in [model, *copies]:
+        for x, y in samples[20:]:
+            m.learn_one(x, y)
+    for m in copies:
+        assert m.features == model.features
+        np.testing.assert_array_equal(m.net.params, model.net.params)
+
+
+def test_refused_sample_with_a_new_feature_adds_nothing():
+    model = learned(stream())
+    before = copy.deepcopy(model)
+    with pytest.raises(ValueError, match="NaN"):
+        model.learn_one({"f0": 1.0, "new": float("nan")}, True)
+    assert model.features == before.features and model.net.n_inputs == 4
+    np.testing.assert_array_equal(model.net.params, before.net.params)
+    x, y = stream(n=1, seed=1)[0]
+    model.learn_one({**x, "new": 2.0}, y)
+    before.learn_one({**x, "new": 2.0}, y)
+    assert model.features == before.features == ("f0", "f1", "f2", "f3", "new")
+    np.testing.assert_array_equal(model.net.params, before.net.params)
 
 
 def test_probabilities_are_the_networks_output():
@@ -263,6 +365,26 @@ def test_learn_many_is_learn_one_row_by_row():
     for i, (x, _) in enumerate(samples):
         assert proba.iloc[i].to_dict() == pytest.approx(one.predict_proba_one(x), rel=1e-12)
     assert many.predict_many(X).tolist() == [one.predict_one(x) for x, _ in samples]
+
+
+def test_learn_many_grows_as_learn_one_does():
+    samples = arriving(n=50)
+    one, many = MLPClassifier(seed=2), MLPClassifier(seed=2)
+    X = pd.DataFrame([x for x, _ in samples])
+    y = pd.Series([y for _, y in samples])
+    # Batches whose columns are the features present so far: the same rows,
+    # as dicts, for learn_one.
+    for lo, hi in [(0, 10), (10, 30), (30, 50)]:
+        batch = X.iloc[lo:hi].dropna(axis=1, how="all").fillna(0.0)
+        for (_, row), target in zip(batch.iterrows(), y.iloc[lo:hi]):
+            one.learn_one(row.to_dict(), target)
+        many.learn_many(batch, y.iloc[lo:hi])
+    assert many.features == one.features == ("f0", "f1", "f2", "f3", "f4")
+    np.testing.assert_array_equal(one.net.params, many.net.params)
+    full = X.fillna(0.0)
+    np.testing.assert_allclose(many.predict_proba_many(full)[True],
+                               [one.predict_proba_one(x)[True] for x in full.to_dict("records")],
+                               rtol=1e-12)
 
 
 def test_regressor_learns_and_predicts_many():

@@ -193,6 +193,29 @@ class MLP(OneSampleSteps):
             return (_rebuild, (self.layer_sizes, self.activations, self.loss_name,
                                self.dtype.name, self.bias, self._params.copy(), saved))
 
+    def _widened(self, n_inputs):
+        """A copy with ``n_inputs`` (>= n_inputs) inputs, the new inputs'
+        weights 0 and the optimizer state carried, 0 at the new weights
+        (where every rule that steps one sample starts; rprop, which starts
+        at lr, is full-batch only). While a new input is 0 its weights get
+        no gradient, so outputs and updates are those of this network:
+        fastbp.river grows the input layer this way as features appear."""
+        with self._lock:
+            state = self._state
+            wider = MLP.__new__(MLP)
+            wider._build((n_inputs,) + self.layer_sizes[1:], self.activations,
+                         self.loss_name, self.dtype, self.bias)
+            _copy_widened(wider._params, wider._layout, self._params, self._layout)
+            if state is not None:
+                n_old, n_new = self._params.size, wider._params.size
+                values = aligned_zeros(state.values.size // n_old * n_new, self.dtype)
+                for k in range(state.values.size // n_old):
+                    _copy_widened(values[k * n_new:(k + 1) * n_new], wider._layout,
+                                  state.values[k * n_old:(k + 1) * n_old], self._layout)
+                wider._state = OptimizerState(state.key, values)
+                wider._state.n_updates, wider._state.epochs = state.n_updates, state.epochs
+            return wider
+
     def save(self, path):
         """Write the model to ``path``, to be read back by ``fastbp.load``.
 
@@ -550,6 +573,15 @@ def _check_last_rate(settings, last_epoch, dtype):
         check.check_last_rate(settings.schedule, settings.optimizer.lr,
                               lambda: training.scheduled_lr(settings, last_epoch),
                               last_epoch, dtype)
+
+
+def _copy_widened(dst, dst_layout, src, src_layout):
+    """Copy the parameter-shaped vector src into dst, laid out for a first
+    layer at least as wide: dst's extra first-layer columns are left alone."""
+    (dst_W, dst_b), (src_W, src_b) = views(dst, dst_layout), views(src, src_layout)
+    dst_W[0][:, :src_W[0].shape[1]] = src_W[0]
+    for d, s in zip(dst_W[1:] + (dst_b or []), src_W[1:] + (src_b or [])):
+        d[...] = s
 
 
 def _rebuild(sizes, activations, loss, dtype, bias, params, state=None):

@@ -7,10 +7,16 @@ DataFrames), so they run in ``river.evaluate.progressive_val_score`` and in a
 
 Features. The network is built at the first sample learned: its inputs are
 that sample's features, sorted by name (so the order of a dict's keys never
-matters). Later, a missing feature counts as 0 and a feature never seen in
-that first sample is ignored. River's linear models also take a missing
-feature as 0 but grow a weight for each new feature; a network's first layer
-has a fixed width here, as in deep-river by default
+matters). A missing feature counts as 0. A feature first seen later (a new
+word of ``feature_extraction.BagOfWords``, say) becomes a new input when a
+sample that has it is learned, with weights 0 into every first-layer unit, as
+River's linear models grow a weight for it; predictions ignore features not
+yet learned. The first layer grows by doubling its width, ahead of the
+features to come: an input that no feature holds yet is 0 in every sample, so
+its weights get no gradient and stay 0, and the network computes what one
+built with exactly the features seen would (``net.n_inputs`` may exceed
+``len(features)``). ``grow_features=False`` keeps the first sample's features
+and ignores any other, as deep-river does by default
 (``is_feature_incremental=False``). Scale features first
 (``preprocessing.StandardScaler() | model``), as for any River linear model.
 
@@ -55,13 +61,18 @@ _PARAMETERS = """    Parameters
     seed : int, optional
         Seed of the initial weights.
     dtype : float32 or float64, default float64
+    grow_features : bool, default True
+        Whether a feature first seen after the first sample becomes an input
+        (its weights starting at 0, the optimizer's state carried) or is
+        ignored.
 
     Attributes
     ----------
     net : fastbp.MLP or None
         The network, built at the first sample learned.
     features : tuple or None
-        The input features, in the network's order.
+        The input features, in the network's order (the network's inputs
+        after them, if any, wait for features to come and are 0).
 """
 
 
@@ -73,7 +84,8 @@ class _Estimator(base.Estimator):
     # the best prequential accuracy on each of Phishing and Hyperplane, raw and
     # scaled (benchmarks/bench_stream.py). Each estimator's __init__ gives the
     # defaults (River reads them from its signature) and calls this one.
-    def __init__(self, *, hidden_layer_sizes, activation, lr, power_t, optimizer, seed, dtype):
+    def __init__(self, *, hidden_layer_sizes, activation, lr, power_t, optimizer, seed, dtype,
+                 grow_features):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.lr = lr
@@ -81,6 +93,7 @@ class _Estimator(base.Estimator):
         self.optimizer = optimizer
         self.seed = seed
         self.dtype = dtype
+        self.grow_features = grow_features
         # A throwaway network checks the hyper-parameters now, not at the
         # first sample.
         MLP([1, *hidden_layer_sizes, 1], activation, dtype=dtype, seed=seed)
@@ -88,6 +101,8 @@ class _Estimator(base.Estimator):
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
         if not (isinstance(power_t, (int, float)) and 0 <= power_t < float("inf")):
             raise ValueError(f"power_t must be a finite number >= 0, got {power_t!r}")
+        if not isinstance(grow_features, bool):
+            raise TypeError(f"grow_features must be True or False, got {grow_features!r}")
         self._forget()
 
     @classmethod
@@ -98,18 +113,33 @@ class _Estimator(base.Estimator):
         """Build the network for these features (any order)."""
         if not features:
             raise ValueError("the first sample to learn has no features")
-        try:
-            features = sorted(features)
-        except TypeError:           # names of several types
-            features = sorted(features, key=repr)
+        features = _sorted(features)
         self.net = MLP([len(features), *self.hidden_layer_sizes, 1], self.activation,
                        *self._OUTPUT, dtype=self.dtype, seed=self.seed)
-        self.features = tuple(features)
-        self._x = np.empty(len(features), self.net.dtype)
+        self._set_features(features)
+
+    def _set_features(self, features):
+        """The inputs are ``features`` (a tuple) in order, then zeros up to
+        the network's width."""
+        self.features = features
+        self._known = frozenset(features)
+        self._n_features = len(features)
+        # Filled by slice, not through a stored view of it: a copy (pickle,
+        # deepcopy) would not keep a view tied to its base.
+        self._x = np.zeros(self.net.n_inputs, self.net.dtype)
         # itemgetter fills the buffer in one call: ~0.55 us for Phishing's 9
         # features, against ~0.85 us for a comprehension with x.get(k, 0.0),
         # the fallback when a feature is missing.
         self._values = operator.itemgetter(*features)
+
+    def _add_features(self, names):
+        """New inputs for ``names``, after the others; the first layer
+        doubles its width when it has no room left."""
+        features = self.features + _sorted(names)
+        width = self.net.n_inputs
+        if len(features) > width:
+            self.net = self.net._widened(max(2 * width, len(features)))
+        self._set_features(features)
 
     def _forget(self):
         """Back to before the first sample."""
@@ -118,16 +148,37 @@ class _Estimator(base.Estimator):
         self._n_learned = 0         # the samples learned: the lr schedule's clock
 
     def _vector(self, x):
-        """x (a dict) as the reused input buffer, in feature order."""
+        """x (a dict) as the reused input buffer, in feature order; features
+        the network lacks are left out."""
         try:
-            self._x[:] = self._values(x)
+            self._x[:self._n_features] = self._values(x)
         except KeyError:
-            self._x[:] = [x.get(k, 0.0) for k in self.features]
+            self._x[:self._n_features] = [x.get(k, 0.0) for k in self.features]
         return self._x
 
+    def _known_vector(self, x):
+        """``_vector(x)``, or None when x has a feature to grow an input for."""
+        n = self._n_features
+        try:
+            self._x[:n] = self._values(x)
+            # Every feature found: x has another one iff it has more keys.
+            if len(x) == n or not self.grow_features:
+                return self._x
+        except KeyError:
+            if not self.grow_features or self._known.issuperset(x):
+                self._x[:n] = [x.get(k, 0.0) for k in self.features]
+                return self._x
+        return None
+
     def _matrix(self, X):
-        """X (a DataFrame) as an array in feature order, missing columns 0."""
-        return X.reindex(columns=list(self.features), fill_value=0.0).to_numpy(self.net.dtype)
+        """X (a DataFrame) as an array of the network's inputs, missing
+        columns 0, columns the network lacks left out."""
+        known = X.reindex(columns=list(self.features), fill_value=0.0).to_numpy(self.net.dtype)
+        if known.shape[1] == self.net.n_inputs:
+            return known
+        out = np.zeros((len(X), self.net.n_inputs), self.net.dtype)
+        out[:, :known.shape[1]] = known
+        return out
 
     def _learn_first(self, x, y):
         """learn_one's first call: build, learn, and build nothing if the
@@ -151,8 +202,19 @@ class _Estimator(base.Estimator):
         """
         if self.net is None:
             self._learn_first(x, y)
-        else:
+            return
+        row = self._known_vector(x)
+        if row is not None:
+            self._learn(row, y)
+            return
+        saved = self.net, self.features
+        self._add_features([k for k in x if k not in self._known])
+        try:
             self._learn(self._vector(x), y)
+        except BaseException:           # a refused sample adds no input
+            self.net = saved[0]
+            self._set_features(saved[1])
+            raise
 
     def learn_many(self, X, y):
         """``learn_one`` on each row of X in turn (the same updates).
@@ -164,8 +226,9 @@ class _Estimator(base.Estimator):
         """
         if len(X) == 0:
             return
-        if self.net is None:
-            self._learn_first(X.iloc[0].to_dict(), y.iloc[0])
+        if self.net is None or (self.grow_features and not self._known.issuperset(X.columns)):
+            # The first row builds or grows the network, as learn_one does.
+            self.learn_one(X.iloc[0].to_dict(), y.iloc[0])
             X, y = X.iloc[1:], y.iloc[1:]
         for row, target in zip(self._matrix(X), y):
             self._learn(row, target)
@@ -207,9 +270,10 @@ class MLPClassifier(_Estimator, base.MiniBatchClassifier):
     # decaying, River's LogisticRegression 94.2%). The logistic loss's
     # gradient, p - t in [-1, 1], keeps a first rate of 1.0 safe.
     def __init__(self, hidden_layer_sizes=(16,), activation="tanh", lr=1.0, power_t=0.5,
-                 optimizer="sgd", seed=None, dtype="float64"):
+                 optimizer="sgd", seed=None, dtype="float64", grow_features=True):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, lr=lr,
-                         power_t=power_t, optimizer=optimizer, seed=seed, dtype=dtype)
+                         power_t=power_t, optimizer=optimizer, seed=seed, dtype=dtype,
+                         grow_features=grow_features)
 
     @property
     def _multiclass(self):
@@ -306,9 +370,10 @@ class MLPRegressor(_Estimator, base.MiniBatchRegressor):
     # the classifier uses diverged from lr 1.0 (TrumpApproval, Friedman) and
     # from 0.5 learned worse than 0.05 constant.
     def __init__(self, hidden_layer_sizes=(16,), activation="tanh", lr=0.05, power_t=0.0,
-                 optimizer="sgd", seed=None, dtype="float64"):
+                 optimizer="sgd", seed=None, dtype="float64", grow_features=True):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, lr=lr,
-                         power_t=power_t, optimizer=optimizer, seed=seed, dtype=dtype)
+                         power_t=power_t, optimizer=optimizer, seed=seed, dtype=dtype,
+                         grow_features=grow_features)
 
     def _start(self, features):
         super()._start(features)
@@ -329,6 +394,14 @@ class MLPRegressor(_Estimator, base.MiniBatchRegressor):
         if self.net is None or len(X) == 0:
             return pd.Series(0.0, index=X.index)
         return pd.Series(self.net.predict(self._matrix(X))[:, 0], index=X.index)
+
+
+def _sorted(names):
+    """names as a sorted tuple (by repr when their types do not compare)."""
+    try:
+        return tuple(sorted(names))
+    except TypeError:
+        return tuple(sorted(names, key=repr))
 
 
 def _grown(net, n_classes):
