@@ -14,6 +14,7 @@ pd = pytest.importorskip("pandas")
 from river import checks, datasets, evaluate, linear_model, metrics, preprocessing  # noqa: E402
 
 import fastbp  # noqa: E402
+import fastbp.river  # noqa: E402
 from fastbp.river import MLPClassifier, MLPRegressor  # noqa: E402
 
 
@@ -244,6 +245,68 @@ def test_a_copy_mid_stream_goes_on_as_the_original():
     for m in copies:
         assert m.features == model.features
         np.testing.assert_array_equal(m.net.params, model.net.params)
+
+
+def words(n_samples, n_words=3000, per_sample=10, seed=0):
+    """Samples of ``per_sample`` distinct words (value 1.0 or 2.0) out of
+    ``n_words``, labelled by a random linear rule."""
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=n_words)
+    out = []
+    for _ in range(n_samples):
+        chosen = rng.choice(n_words, per_sample, replace=False)
+        x = {f"w{i}": float(rng.integers(1, 3)) for i in chosen}
+        out.append((x, bool(weights[chosen].sum() > 0)))
+    return out
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_sparse_path_learns_and_predicts_as_the_dense_one(cls, monkeypatch):
+    # Thousands of inputs, ten in a sample: the sparse path, once the
+    # network is 2,048 inputs wide; to rounding what the dense path does.
+    samples = [(x, float(y)) if cls is MLPRegressor else (x, y) for x, y in words(400)]
+    sparse = cls(seed=0)
+    for x, y in samples:
+        sparse.learn_one(x, y)
+    assert sparse.net.n_inputs >= 2048 and sparse.net._sparse_sgd is not None
+    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 10 ** 9)
+    dense = cls(seed=0)
+    for x, y in samples:
+        dense.learn_one(x, y)
+    assert dense.net._sparse_sgd is None
+    assert dense.features == sparse.features
+    np.testing.assert_allclose(sparse.net.params, dense.net.params, rtol=1e-9, atol=1e-12)
+    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 2048)
+    x = samples[0][0]
+    out = sparse._output(x)
+    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 10 ** 9)
+    np.testing.assert_allclose(out, sparse._output(x), rtol=1e-12)
+
+
+def test_sparse_path_refuses_bad_samples_and_undoes_a_diverging_step():
+    samples = [(x, float(y)) for x, y in words(300)]
+    model = MLPRegressor(seed=0, activation="relu")
+    for x, y in samples:
+        model.learn_one(x, y)
+    assert model.net.n_inputs >= 2048
+    before = copy.deepcopy(model)
+    x = dict(samples[0][0])
+    with pytest.raises(ValueError, match="NaN"):
+        model.learn_one({**x, next(iter(x)): float("nan")}, 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        model.learn_one(x, float("nan"))
+    with pytest.raises(ValueError, match="could not convert"):
+        model.learn_one({**x, next(iter(x)): "red"}, 1.0)
+    huge = {k: 1e200 for k in x}
+    model.lr = 1e200
+    with pytest.raises(fastbp.DivergenceError, match="diverged"):
+        model.learn_one(huge, 1e200)
+    model.lr = before.lr
+    assert model.features == before.features
+    np.testing.assert_array_equal(model.net.params, before.net.params)
+    model.learn_one(x, 0.5)
+    before.learn_one(x, 0.5)
+    np.testing.assert_array_equal(model.net.params, before.net.params)
 
 
 def test_refused_sample_with_a_new_feature_adds_nothing():

@@ -1,11 +1,14 @@
 """train_step and learn_one beyond their common call: one update on one
-sample, of a stream, with any optimizer and any input.
+sample, of a stream, with any optimizer and any input; and plain SGD on a
+sample given by its few nonzero inputs (``_sparse_sgd_step``).
 
 ``MLP`` (fastbp.mlp) inherits ``OneSampleSteps``, whose compiled base,
 ``_core.OneSampleCalls``, holds ``train_step`` and ``learn_one`` themselves:
 it takes their common call (plain SGD on an array of the model's dtype: about
 half a microsecond on a small network) and hands every other to ``_step``.
 """
+import numpy as np
+
 from fastbp import _core
 from fastbp import _validation as check
 from fastbp import optim
@@ -98,3 +101,67 @@ class OneSampleSteps(_core.OneSampleCalls):
         n = self._params.size
         return (checked, rule, aligned_zeros(n, self.dtype),
                 aligned_zeros((1 + rule.state_blocks) * n, self.dtype))
+
+    def _sparse_sgd_step(self, indices, values, t, lr):
+        """One plain-SGD step at ``lr`` on the sample whose inputs are 0 but
+        at ``indices`` (intp, distinct, each in [0, n_inputs)), where they
+        are ``values`` (a 1-D array of the model's dtype), towards ``t`` (a
+        1-D array of the model's dtype, a valid target), through the
+        compiled sparse loop: only those inputs' first-layer weights move,
+        so the cost is that of the stored inputs, not of the width.
+        fastbp.river steps a text's few words this way among thousands of
+        inputs. The caller checks indices, lr (> 0, finite) and t's range;
+        NaN or infinity in values or t is refused here, and a diverging step is undone
+        (what it can change is saved first: the stored columns of the first
+        layer, and every other parameter) and raises DivergenceError."""
+        check._check_finite(values, "x")
+        check._check_finite(t, "t")
+        with self._lock:
+            run = self._sparse_sgd
+            if run is None:
+                self._sparse_sgd = run = _SparseSGD(self)
+            run(indices, values, t, lr)
+
+    def _predict_sparse(self, indices, values):
+        """predict of the sample ``_sparse_sgd_step`` describes: an array of
+        shape (n_outputs,)."""
+        out = np.empty((1, self.n_outputs), self.dtype)
+        with self._lock:
+            _core.predict_csr(self._top, self._params, values, indices,
+                              np.array([0, len(indices)], np.intp), out, self._workspace)
+        return out[0]
+
+
+class _SparseSGD:
+    """_sparse_sgd_step's compiled call with its options and buffers, made
+    once per model."""
+
+    def __init__(self, net):
+        self.net = net
+        self.rule = _core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0)
+        self.options = _core.FitOptions(self.rule, 1, 1.0, True)
+        self.options.check_params = True     # an overflowing update stops it too
+        self.indptr = np.zeros(2, np.intp)
+        self.first = np.zeros(1, np.intp)
+        self.none = np.empty(0, net.dtype)
+        n_in, n_out = net.layer_sizes[:2]
+        start = net._layout.w_offsets[0]
+        self.first_layer = slice(start, start + n_in * n_out)
+
+    def __call__(self, indices, values, t, lr):
+        net, first = self.net, self.first_layer
+        params = net._params
+        self.rule.lr = lr
+        self.indptr[1] = len(indices)
+        columns = net.weights[0][:, indices]          # copies, for an undo
+        before, after = params[:first.start].copy(), params[first.stop:].copy()
+        _, done, _ = _core.fit_csr(net._top, self.options, params, values, indices,
+                                   self.indptr, t.reshape(1, -1), self.none, self.first,
+                                   net._workspace, self.none, self.none, 0)
+        if done != 1:
+            net.weights[0][:, indices] = columns
+            params[:first.start], params[first.stop:] = before, after
+            raise DivergenceError(
+                f"training diverged in the step: a loss or a parameter would become NaN or "
+                f"infinite with lr={lr}; try a smaller learning rate. The model keeps the "
+                "parameters it had before the step.")
