@@ -4,6 +4,7 @@ without it (``pip install "fastbp[river]"``)."""
 import copy
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -281,6 +282,12 @@ def test_sparse_path_learns_and_predicts_as_the_dense_one(cls, monkeypatch):
     out = sparse._output(x)
     monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 10 ** 9)
     np.testing.assert_allclose(out, sparse._output(x), rtol=1e-12)
+    # A Mapping that is not a dict takes the same path, with the same result.
+    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 2048)
+    proxy = copy.deepcopy(sparse)
+    for m, sample in [(sparse, x), (proxy, types.MappingProxyType(x))]:
+        m.learn_one(sample, samples[0][1])
+    np.testing.assert_array_equal(proxy.net.params, sparse.net.params)
 
 
 def test_sparse_path_refuses_bad_samples_and_undoes_a_diverging_step():

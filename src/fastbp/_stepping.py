@@ -104,18 +104,15 @@ class OneSampleSteps(_core.OneSampleCalls):
 
     def _sparse_sgd_step(self, indices, values, t, lr):
         """One plain-SGD step at ``lr`` on the sample whose inputs are 0 but
-        at ``indices`` (intp, distinct, each in [0, n_inputs)), where they
-        are ``values`` (a 1-D array of the model's dtype), towards ``t`` (a
-        1-D array of the model's dtype, a valid target), through the
-        compiled sparse loop: only those inputs' first-layer weights move,
-        so the cost is that of the stored inputs, not of the width.
-        fastbp.river steps a text's few words this way among thousands of
-        inputs. The caller checks indices, lr (> 0, finite) and t's range;
-        NaN or infinity in values or t is refused here, and a diverging step is undone
-        (what it can change is saved first: the stored columns of the first
-        layer, and every other parameter) and raises DivergenceError."""
-        check._check_finite(values, "x")
-        check._check_finite(t, "t")
+        at ``indices`` (intp), where they are ``values`` (a 1-D array of the
+        model's dtype), towards ``t`` (a 1-D array of the model's dtype, in
+        the loss's range), through the compiled sparse loop: only those
+        inputs' first-layer weights move, so the cost is that of the stored
+        inputs, not of the width. fastbp.river steps a text's few words this
+        way among thousands of inputs. The caller checks lr (> 0, finite)
+        and t's range; NaN or infinity in values or t, or an index out of
+        range, is refused before any change, and a diverging step is undone
+        (``_core.sgd_step_csr``) and raises DivergenceError."""
         with self._lock:
             run = self._sparse_sgd
             if run is None:
@@ -141,26 +138,19 @@ class _SparseSGD:
         self.rule = _core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0)
         self.options = _core.FitOptions(self.rule, 1, 1.0, True)
         self.options.check_params = True     # an overflowing update stops it too
-        self.indptr = np.zeros(2, np.intp)
-        self.first = np.zeros(1, np.intp)
-        self.none = np.empty(0, net.dtype)
-        n_in, n_out = net.layer_sizes[:2]
-        start = net._layout.w_offsets[0]
-        self.first_layer = slice(start, start + n_in * n_out)
+        # Without the special paths (tests), the update goes through grad.
+        self.grad = np.zeros(net.params.size if self.options.needs_grad else 0, net.dtype)
+        self.undo = np.empty(0, net.dtype)
 
     def __call__(self, indices, values, t, lr):
-        net, first = self.net, self.first_layer
-        params = net._params
+        net = self.net
+        n_in, n_hidden = net.layer_sizes[:2]
+        need = net.params.size - n_in * n_hidden + n_hidden * len(values)
+        if self.undo.size < need:
+            self.undo = np.empty(2 * need, net.dtype)
         self.rule.lr = lr
-        self.indptr[1] = len(indices)
-        columns = net.weights[0][:, indices]          # copies, for an undo
-        before, after = params[:first.start].copy(), params[first.stop:].copy()
-        _, done, _ = _core.fit_csr(net._top, self.options, params, values, indices,
-                                   self.indptr, t.reshape(1, -1), self.none, self.first,
-                                   net._workspace, self.none, self.none, 0)
-        if done != 1:
-            net.weights[0][:, indices] = columns
-            params[:first.start], params[first.stop:] = before, after
+        if not _core.sgd_step_csr(net._top, self.options, net._params, values, indices, t,
+                                  net._workspace, self.grad, self.undo):
             raise DivergenceError(
                 f"training diverged in the step: a loss or a parameter would become NaN or "
                 f"infinite with lr={lr}; try a smaller learning rate. The model keeps the "

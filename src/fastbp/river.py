@@ -47,6 +47,7 @@ except ImportError as error:      # River is optional: the "river" extra
 
 import pandas as pd
 
+from fastbp import _core
 from fastbp.mlp import MLP
 
 # A sample takes the sparse path (see _Estimator._sparse) when the network
@@ -133,6 +134,7 @@ class _Estimator(base.Estimator):
         self._position = {f: i for i, f in enumerate(features)}
         self._values = None
         self._x = np.zeros(self.net.n_inputs, self.net.dtype)
+        self._entries = (np.empty(0, np.intp), np.empty(0, self.net.dtype))
 
     @property
     def features(self):
@@ -206,14 +208,19 @@ class _Estimator(base.Estimator):
         return width >= _SPARSE_WIDTH and len(x) * _SPARSE_SHARE <= width
 
     def _sparse_row(self, x):
-        """(indices, values) of x's features that are inputs."""
-        position, indices, values = self._position, [], []
-        for k, v in x.items():
-            i = position.get(k)
-            if i is not None:
-                indices.append(i)
-                values.append(v)
-        return np.array(indices, np.intp), np.array(values, self.net.dtype)
+        """(indices, values) of x's features that are inputs: views of
+        buffers reused from sample to sample."""
+        if len(x) > self._entries[0].size:
+            self._entries = (np.empty(2 * len(x), np.intp), np.empty(2 * len(x), self.net.dtype))
+        indices, values = self._entries
+        if isinstance(x, dict):
+            n = _core.gather_entries(x, self._position, indices, values)
+        else:                                   # another Mapping
+            found = [(self._position[k], v) for k, v in x.items() if k in self._position]
+            n = len(found)
+            indices[:n] = [i for i, _ in found]
+            values[:n] = [v for _, v in found]
+        return indices[:n], values[:n]
 
     def _row(self, x):
         """x as the step takes it: its nonzero inputs under plain SGD when
