@@ -6,7 +6,7 @@ fused ``floating`` is the constrained type variable ``_F``: every array
 argument of one call has the same float type, float32 or float64.
 """
 from contextlib import AbstractContextManager
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -153,9 +153,10 @@ class Stepper:
     def n_updates(self) -> int: ...
     @property
     def output(self) -> npt.NDArray[np.floating] | None: ...
-    def __init__(self, top: Topology, params: npt.NDArray[_F],
-                 workspace: npt.NDArray[_F], undo: npt.NDArray[_F], lock: object,
-                 lr_low: float, lr_high: float) -> None: ...
+    # Cython's __cinit__: the arguments go to __new__.
+    def __new__(cls, top: Topology, params: npt.NDArray[_F],
+                workspace: npt.NDArray[_F], undo: npt.NDArray[_F], lock: object,
+                lr_low: float, lr_high: float) -> Self: ...
     def step(
         self,
         x: object,
@@ -213,3 +214,20 @@ def loss_sum_csr(
     Y: npt.NDArray[_F],
     workspace: npt.NDArray[_F],
 ) -> float: ...
+def gather_entries(
+    x: dict[Any, Any],
+    position: dict[Any, int],
+    indices: npt.NDArray[np.intp],
+    values: npt.NDArray[_F],
+) -> int: ...
+def sgd_step_csr(
+    top: Topology,
+    options: FitOptions,
+    params: npt.NDArray[_F],
+    data: npt.NDArray[_F],
+    indices: npt.NDArray[np.intp],
+    t: npt.NDArray[_F],
+    workspace: npt.NDArray[_F],
+    grad: npt.NDArray[_F],
+    undo: npt.NDArray[_F],
+) -> int: ...
