@@ -52,9 +52,10 @@ from fastbp.mlp import MLP
 
 # A sample takes the sparse path (see _Estimator._sparse) when the network
 # has at least _SPARSE_WIDTH inputs and the sample at most 1 / _SPARSE_SHARE
-# of them. The sparse call costs ~8-13 us whatever the width (a 12-input
-# sample, 16 hidden units, Xeon): the dense step costs as much from about
-# 2,000 inputs (6 us at 1,024, 25 us at 4,096).
+# of them. A 12-input sample's sparse predict and step cost ~4-5 us each
+# whatever the width (16 hidden units, float64, Xeon); the dense pair costs
+# about as much at 1,024 inputs (9.7 us against 10.6) and twice as much at
+# 2,048 (17.9 against 10.8).
 _SPARSE_WIDTH, _SPARSE_SHARE = 2048, 8
 
 
