@@ -264,26 +264,27 @@ def words(n_samples, n_words=3000, per_sample=10, seed=0):
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_sparse_path_learns_and_predicts_as_the_dense_one(cls, monkeypatch):
     # Thousands of inputs, ten in a sample: the sparse path, once the
-    # network is 2,048 inputs wide; to rounding what the dense path does.
+    # network is wide enough; to rounding what the dense path does.
+    sparse_width = fastbp.river._SPARSE_WIDTH
     samples = [(x, float(y)) if cls is MLPRegressor else (x, y) for x, y in words(400)]
     sparse = cls(seed=0)
     for x, y in samples:
         sparse.learn_one(x, y)
-    assert sparse.net.n_inputs >= 2048 and sparse.net._sparse_sgd is not None
+    assert sparse.net.n_inputs >= sparse_width and sparse.net._entries is not None
     monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 10 ** 9)
     dense = cls(seed=0)
     for x, y in samples:
         dense.learn_one(x, y)
-    assert dense.net._sparse_sgd is None
+    assert dense.net._entries is None
     assert dense.features == sparse.features
     np.testing.assert_allclose(sparse.net.params, dense.net.params, rtol=1e-9, atol=1e-12)
-    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 2048)
+    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", sparse_width)
     x = samples[0][0]
     out = sparse._output(x)
     monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 10 ** 9)
     np.testing.assert_allclose(out, sparse._output(x), rtol=1e-12)
     # A Mapping that is not a dict takes the same path, with the same result.
-    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", 2048)
+    monkeypatch.setattr(fastbp.river, "_SPARSE_WIDTH", sparse_width)
     proxy = copy.deepcopy(sparse)
     for m, sample in [(sparse, x), (proxy, types.MappingProxyType(x))]:
         m.learn_one(sample, samples[0][1])
@@ -295,7 +296,7 @@ def test_sparse_path_refuses_bad_samples_and_undoes_a_diverging_step():
     model = MLPRegressor(seed=0, activation="relu")
     for x, y in samples:
         model.learn_one(x, y)
-    assert model.net.n_inputs >= 2048
+    assert model.net.n_inputs >= fastbp.river._SPARSE_WIDTH
     before = copy.deepcopy(model)
     x = dict(samples[0][0])
     with pytest.raises(ValueError, match="NaN"):

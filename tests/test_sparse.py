@@ -514,69 +514,70 @@ def test_regressor_on_sparse_with_early_stopping_equals_dense():
 
 # -- one sample as its nonzero inputs (fastbp.river's sparse path) ----------------
 
+def entries(indices, values):
+    """A sample as EntryCalls takes it: {input index: value}, and the
+    identity position."""
+    return dict(zip(indices.tolist(), values.tolist()))
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("sizes,activation,output_activation,loss,targets", NETWORKS)
-def test_sparse_one_sample_steps_equal_dense_learn_one(sizes, activation, output_activation,
+def test_entry_calls_equal_dense_predict_and_learn_one(sizes, activation, output_activation,
                                                        loss, targets, dtype):
     rng = np.random.default_rng(7)
     sparse = MLP(sizes, activation, output_activation, loss, dtype=dtype, seed=1)
     dense = MLP.from_weights(sparse.weights, sparse.biases, list(sparse.activations),
                              loss=loss, dtype=dtype)
+    calls, position = sparse._entry_calls(), {i: i for i in range(sizes[0])}
     Y = random_targets(rng, targets, 20, sizes[-1]).astype(dtype)
     for t in Y:
-        indices = rng.choice(sizes[0], 4, replace=False).astype(np.intp)
+        indices = rng.choice(sizes[0], 4, replace=False)
         values = rng.normal(size=4).astype(dtype)
         x = np.zeros(sizes[0], dtype)
         x[indices] = values
-        sparse._sparse_sgd_step(indices, values, t, 0.05)
+        # Keys the position lacks are left out.
+        assert calls.sgd({**entries(indices, values), "other": 1.0}, position, t, 0.05)
         dense.learn_one(x, t, lr=0.05)
-        assert_close(sparse._predict_sparse(indices, values), dense.predict(x), **TOL[dtype],
-                     what="outputs")
+        assert_close(calls.predict(entries(indices, values), position), dense.predict(x),
+                     **TOL[dtype], what="outputs")
     assert_close(sparse.params, dense.params, **TOL[dtype], what="params")
 
 
-def test_sparse_one_sample_step_refuses_bad_input_before_any_change():
+def test_entry_calls_refuse_bad_input_before_any_change():
     net = MLP([50, 6, 1], "identity", "identity", "squared_error", seed=0)
+    calls, position = net._entry_calls(), {i: i for i in range(50)}
     before = net.params.copy()
-    t = np.array([1.0])
-    good = np.array([3, 8], np.intp), np.array([1.0, 2.0])
-    for (indices, values, target), match in [
-            ((np.array([3, 50], np.intp), good[1], t), "out of"),
-            ((np.array([-1, 8], np.intp), good[1], t), "out of"),
-            ((good[0], np.array([1.0, np.nan]), t), "x contains NaN"),
-            ((good[0], good[1], np.array([np.inf])), "t contains NaN"),
-            ((good[0], np.array([1.0]), t), "indices has 2"),
-            ((*good, np.array([1.0, 0.0])), "t has 2")]:
+    t, x = np.array([1.0]), {3: 1.0, 8: 2.0}
+    for (sample, where, target), match in [
+            (({3: 1.0, 8: 2.0}, {3: 3, 8: 50}, t), "out of"),
+            (({3: 1.0, 8: 2.0}, {3: -1, 8: 8}, t), "out of"),
+            (({3: 1.0, 8: np.nan}, position, t), "NaN"),
+            (({3: 1.0, 8: "red"}, position, t), "could not convert"),
+            ((x, position, np.array([np.inf])), "t contains NaN"),
+            ((x, position, np.array([1.0, 0.0])), "t must be"),
+            ((x, position, np.array([1], np.int64)), "t must be")]:
         with pytest.raises(ValueError, match=match):
-            net._sparse_sgd_step(indices, values, target, 0.1)
+            calls.sgd(sample, where, target, 0.1)
     np.testing.assert_array_equal(net.params, before)
     # Divergence, found by the loss (1e200: it overflows) or after the update
-    # has begun (1e150: a finite loss, an overflowing step): the stored
-    # columns and every other parameter as they were.
+    # has begun (1e150: a finite loss, an overflowing step): every parameter
+    # as it was.
     for scale in (1e200, 1e150):
-        with pytest.raises(fastbp.DivergenceError, match="diverged"):
-            net._sparse_sgd_step(good[0], good[1] * scale, t, 1e200)
+        assert not calls.sgd({3: scale, 8: 2 * scale}, position, t, 1e200)
         np.testing.assert_array_equal(net.params, before)
-    net._sparse_sgd_step(*good, t, 0.1)
+    assert calls.sgd(x, position, t, 0.1)
     assert not np.array_equal(net.params, before)
 
 
-def test_sparse_one_sample_step_needs_room_to_save_its_undo():
-    net = MLP([50, 6, 1], seed=0)
-    options = _core.FitOptions(_core.Optimizer(0, 0.1), 1, 1.0, True)
-    needed = net.params.size - 50 * 6 + 6 * 2
-    with pytest.raises(ValueError, match=f"needs {needed}"):
-        _core.sgd_step_csr(net._top, options, net.params, np.ones(2), np.array([1, 2], np.intp),
-                           np.ones(1), net._workspace, np.empty(0), np.empty(needed - 1))
-
-
-def test_gather_entries_keeps_the_known_keys_in_order():
-    position = {"a": 4, "b": 0, "c": 2}
-    indices, values = np.empty(4, np.intp), np.empty(4)
-    n = _core.gather_entries({"c": 1, "z": 5.0, "a": 2.5, "y": 1.0}, position, indices, values)
-    assert n == 2
-    assert indices[:2].tolist() == [2, 4] and values[:2].tolist() == [1.0, 2.5]
-    with pytest.raises(ValueError, match="need 5"):
-        _core.gather_entries(dict.fromkeys("abcde", 1.0), position, indices, values)
-    with pytest.raises(ValueError, match="could not convert"):
-        _core.gather_entries({"a": "red"}, position, indices, values)
+def test_entry_calls_make_room_for_long_samples():
+    # Beyond the room reserved at first (16 entries), and float32's range.
+    net = MLP([400, 5, 2], "tanh", dtype="float32", seed=0)
+    dense = MLP.from_weights(net.weights, net.biases, list(net.activations), dtype="float32")
+    calls, position = net._entry_calls(), {f"f{i}": i for i in range(400)}
+    x = {f"f{i}": 0.01 * i for i in range(0, 400, 5)}
+    t = np.array([0.2, 0.7], np.float32)
+    assert calls.sgd(x, position, t, 0.1)
+    dense.learn_one(np.array([x.get(f"f{i}", 0.0) for i in range(400)], np.float32), t, lr=0.1)
+    assert_close(net.params, dense.params, **TOL["float32"], what="params")
+    with pytest.raises(ValueError, match="cannot hold"):
+        calls.predict({"f1": 1e39}, position)

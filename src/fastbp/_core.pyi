@@ -214,20 +214,9 @@ def loss_sum_csr(
     Y: npt.NDArray[_F],
     workspace: npt.NDArray[_F],
 ) -> float: ...
-def gather_entries(
-    x: dict[Any, Any],
-    position: dict[Any, int],
-    indices: npt.NDArray[np.intp],
-    values: npt.NDArray[_F],
-) -> int: ...
-def sgd_step_csr(
-    top: Topology,
-    options: FitOptions,
-    params: npt.NDArray[_F],
-    data: npt.NDArray[_F],
-    indices: npt.NDArray[np.intp],
-    t: npt.NDArray[_F],
-    workspace: npt.NDArray[_F],
-    grad: npt.NDArray[_F],
-    undo: npt.NDArray[_F],
-) -> int: ...
+class EntryCalls:
+    # Cython's __cinit__: the arguments go to __new__.
+    def __new__(cls, top: Topology, params: npt.NDArray[_F], workspace: npt.NDArray[_F],
+                lock: object) -> Self: ...
+    def predict(self, x: dict[Any, Any], position: dict[Any, int]) -> npt.NDArray[np.floating]: ...
+    def sgd(self, x: dict[Any, Any], position: dict[Any, int], t: object, lr: float) -> bool: ...

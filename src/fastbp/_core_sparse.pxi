@@ -110,95 +110,188 @@ def loss_sum_csr(Topology top, const floating[::1] params, const floating[::1] d
     return total
 
 
-# One sample as its nonzero inputs: fastbp.river's step and prediction of a
-# text's few words among thousands of inputs (MLP._sparse_sgd_step).
+# One sample as its nonzero inputs: fastbp.river's predictions and steps of
+# a text's few words among thousands of inputs.
 
 from libc.math cimport isfinite
 from libc.string cimport memcpy
 
-def gather_entries(dict x, dict position, Py_ssize_t[::1] indices, floating[::1] values):
-    """For each (k, v) of x, in x's order, whose k is a key of ``position``:
-    position[k] into ``indices`` and float(v) into ``values`` (both at least
-    len(x) long). Returns how many were written."""
-    cdef Py_ssize_t n = 0
-    if indices.shape[0] < len(x) or values.shape[0] < len(x):
-        raise ValueError(f"indices and values need {len(x)} elements")
-    for k, v in x.items():
-        i = position.get(k)
-        if i is not None:
-            indices[n] = i
-            values[n] = float(v)
-            n += 1
-    return n
 
-
-cdef inline int _check_finite_entries(const floating[::1] a, str name) except -1:
+cdef inline bint _finite(const floating *a, Py_ssize_t n) noexcept:
     cdef Py_ssize_t i
-    for i in range(a.shape[0]):
+    for i in range(n):
         if not isfinite(a[i]):
-            raise ValueError(f"{name} contains NaN or infinity (first at index ({i},))")
-    return 0
+            return False
+    return True
 
 
-def sgd_step_csr(Topology top, FitOptions options, floating[::1] params,
-                 const floating[::1] data, const Py_ssize_t[::1] indices,
-                 const floating[::1] t, floating[::1] workspace, floating[::1] grad,
-                 floating[::1] undo):
-    """One step of ``options`` (batch 1, plain SGD, check_params) on the
-    sample whose inputs are 0 but at ``indices`` (each in [0, n_inputs)),
-    where they are ``data``, towards ``t``: ``fit_csr`` on that one row,
-    undone if it diverges. Returns 1, or 0 after a diverging step, which
-    leaves params as they were: ``undo`` (at least n_params - W_0's size +
-    n_hidden * len(data) elements) first receives all the step can change,
-    W_0's stored columns and every other parameter. NaN or infinity in data
-    or t raises ValueError before any change.
-    """
-    cdef const fbp_kernels *k = _kernels
-    cdef Py_ssize_t n_in = top.net.sizes[0], h = top.net.sizes[1]
-    cdef Py_ssize_t nnz = data.shape[0], w0 = top.net.w_offsets[0]
-    cdef Py_ssize_t first = n_in * h, rest = top.net.n_params - first
-    cdef Py_ssize_t after = top.net.n_params - w0 - first
-    cdef Py_ssize_t indptr[2]
-    cdef Py_ssize_t order[1]
-    cdef Py_ssize_t j, i, done, n_updates = 0
-    options.opt.optim = options._optimizer.o    # its lr may have changed since
-    if indices.shape[0] != nnz:
-        raise ValueError(f"indices has {indices.shape[0]} elements; data has {nnz}")
-    if t.shape[0] != top.net.sizes[top.net.n_layers]:
-        raise ValueError(f"t has {t.shape[0]} elements; the network has "
-                         f"{top.net.sizes[top.net.n_layers]} outputs")
-    if undo.shape[0] < rest + h * nnz:
-        raise ValueError(f"undo has {undo.shape[0]} elements; the step needs {rest + h * nnz}")
-    _check_workspace(top, workspace)
-    _check_fit_buffers(top, options, params.shape[0], grad.shape[0], 0)
-    for i in range(nnz):
-        if not 0 <= indices[i] < n_in:
-            raise ValueError(f"input index {indices[i]} is out of [0, {n_in})")
-    _check_finite_entries(data, "x")
-    _check_finite_entries(t, "t")
-    cdef floating *p = &params[0]
-    cdef floating *u = &undo[0]
-    memcpy(u, p, w0 * sizeof(floating))
-    memcpy(u + w0, p + w0 + first, after * sizeof(floating))
-    for j in range(h):
-        for i in range(nnz):
-            u[rest + j * nnz + i] = p[w0 + j * n_in + indices[i]]
-    indptr[0], indptr[1], order[0] = 0, nnz, 0
-    if floating is float:
-        k.fit_csr_f32(&top.net, &options.opt, p, _const_ptr_or_null(data),
-                      &indices[0] if nnz else NULL, indptr, &t[0], NULL, order, 1,
-                      &workspace[0], _ptr_or_null(grad), NULL, &n_updates, &done)
+cdef void _swap_undo(floating *p, floating *u, const Py_ssize_t *idx, Py_ssize_t nnz,
+                     const fbp_net *net, bint save) noexcept:
+    """Copy into u (save) or back from it what a sparse step can change: the
+    parameters before and after W_0, then W_0's columns idx, unit by unit."""
+    cdef Py_ssize_t n_in = net.sizes[0], h = net.sizes[1], w0 = net.w_offsets[0]
+    cdef Py_ssize_t after = net.n_params - w0 - n_in * h, rest = net.n_params - n_in * h
+    cdef Py_ssize_t j, i
+    if save:
+        memcpy(u, p, w0 * sizeof(floating))
+        memcpy(u + w0, p + w0 + n_in * h, after * sizeof(floating))
+        for j in range(h):
+            for i in range(nnz):
+                u[rest + j * nnz + i] = p[w0 + j * n_in + idx[i]]
     else:
-        k.fit_csr_f64(&top.net, &options.opt, p, _const_ptr_or_null(data),
-                      &indices[0] if nnz else NULL, indptr, &t[0], NULL, order, 1,
-                      &workspace[0], _ptr_or_null(grad), NULL, &n_updates, &done)
-    if done == 1:
-        return 1
-    memcpy(p, u, w0 * sizeof(floating))
-    memcpy(p + w0 + first, u + w0, after * sizeof(floating))
-    for j in range(h):
-        for i in range(nnz):
-            p[w0 + j * n_in + indices[i]] = u[rest + j * nnz + i]
-    if grad.shape[0]:
-        memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
-    return 0
+        memcpy(p, u, w0 * sizeof(floating))
+        memcpy(p + w0 + n_in * h, u + w0, after * sizeof(floating))
+        for j in range(h):
+            for i in range(nnz):
+                p[w0 + j * n_in + idx[i]] = u[rest + j * nnz + i]
+
+
+cdef class EntryCalls:
+    """One model's calls on one sample given as a dict of its nonzero inputs
+    (key to value, and ``position``, key to input index; other keys are left
+    out): ``predict`` and ``sgd``, a plain-SGD step through fit_csr's
+    per-sample loop. Their cost is that of the sample's entries, not of the
+    network's width: fastbp.river's text samples (MLP._entry_calls). As
+    Stepper, it holds the model's buffers and reads them by pointer.
+
+    Parameters
+    ----------
+    top : Topology
+    params : float32 or float64 array, shape (n_params,), the model's own
+    workspace : array, shape (top.workspace_size,), same dtype
+    lock : the model's lock (acquire and release), which both calls take
+    """
+    cdef Topology top
+    cdef FitOptions options
+    cdef object params, workspace, grad, out, indices, values, undo, acquire, release
+    cdef int type_num
+    cdef void *p
+    cdef void *ws
+
+    def __cinit__(self, Topology top, cnp.ndarray params, cnp.ndarray workspace, lock):
+        self.type_num = cnp.PyArray_TYPE(params)
+        if self.type_num not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE):
+            raise ValueError("params must be float32 or float64")
+        self.top, self.params, self.workspace = top, params, workspace
+        self.p = _buffer(params, self.type_num, top.net.n_params, "params")
+        self.ws = _buffer(workspace, self.type_num, top.workspace_size, "workspace")
+        self.acquire, self.release = lock.acquire, lock.release
+        self.options = FitOptions(Optimizer(FBP_SGD, 1.0), 1, 1.0, True)
+        self.options.opt.check_params = 1       # an overflowing update stops it too
+        # Without the special paths (tests), the update goes through grad.
+        self.grad = cnp.PyArray_ZEROS(1, [top.net.n_params if self.options.needs_grad else 0],
+                                      self.type_num, 0)
+        self.out = cnp.PyArray_ZEROS(1, [top.net.sizes[top.net.n_layers]], self.type_num, 0)
+        self._reserve(16)
+
+    cdef int _reserve(self, Py_ssize_t n) except -1:
+        """Room for n entries and for a step's undo."""
+        cdef Py_ssize_t rest = self.top.net.n_params - self.top.net.sizes[0] * self.top.net.sizes[1]
+        self.indices = cnp.PyArray_EMPTY(1, [n], cnp.NPY_INTP, 0)
+        self.values = cnp.PyArray_EMPTY(1, [n], self.type_num, 0)
+        self.undo = cnp.PyArray_EMPTY(1, [rest + self.top.net.sizes[1] * n], self.type_num, 0)
+        return 0
+
+    cdef Py_ssize_t _gather(self, dict x, dict position) except -1:
+        """x's entries whose keys ``position`` has, into indices and values
+        (in x's order); returns how many. Refuses an index out of range, a
+        value float() refuses, and NaN or infinity."""
+        if len(x) > cnp.PyArray_SIZE(self.indices):
+            self._reserve(2 * len(x))
+        cdef Py_ssize_t *idx = <Py_ssize_t *>cnp.PyArray_DATA(self.indices)
+        cdef void *v = cnp.PyArray_DATA(self.values)
+        cdef Py_ssize_t n = 0, i, n_in = self.top.net.sizes[0]
+        cdef double value
+        for key, item in x.items():
+            found = position.get(key)
+            if found is None:
+                continue
+            i = found
+            if not 0 <= i < n_in:
+                raise ValueError(f"input index {i} (of {key!r}) is out of [0, {n_in})")
+            value = float(item)
+            if not isfinite(value) or (self.type_num == cnp.NPY_FLOAT and fabs(value) > FLT_MAX):
+                raise ValueError(f"x contains NaN or infinity, or a value the model's dtype "
+                                 f"cannot hold: {key!r}: {item!r}")
+            idx[n] = i
+            if self.type_num == cnp.NPY_DOUBLE:
+                (<double *>v)[n] = value
+            else:
+                (<float *>v)[n] = <float>value
+            n += 1
+        return n
+
+    def predict(self, dict x, dict position):
+        """network(x): an (n_outputs,) array that the next call overwrites."""
+        cdef fbp_net *net = &self.top.net
+        cdef const fbp_kernels *k = _kernels
+        cdef Py_ssize_t indptr[2]
+        self.acquire()
+        try:
+            indptr[0], indptr[1] = 0, self._gather(x, position)
+            if self.type_num == cnp.NPY_DOUBLE:
+                k.predict_csr_f64(net, <double *>self.p,
+                                  <double *>cnp.PyArray_DATA(self.values),
+                                  <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr, 1,
+                                  <double *>cnp.PyArray_DATA(self.out), <double *>self.ws)
+            else:
+                k.predict_csr_f32(net, <float *>self.p, <float *>cnp.PyArray_DATA(self.values),
+                                  <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr, 1,
+                                  <float *>cnp.PyArray_DATA(self.out), <float *>self.ws)
+        finally:
+            self.release()
+        return self.out
+
+    def sgd(self, dict x, dict position, t, double lr):
+        """One plain-SGD step at lr towards t (a 1-D C-contiguous array of
+        the model's dtype, one value per output, in the loss's range, which
+        the caller checks; NaN or infinity is refused here). Returns True,
+        or False after a step that diverged, undone: every parameter as it
+        was. Bad input raises ValueError before any change."""
+        cdef fbp_net *net = &self.top.net
+        cdef const fbp_kernels *k = _kernels
+        cdef Py_ssize_t indptr[2]
+        cdef Py_ssize_t order[1]
+        cdef Py_ssize_t n, done = 0, n_updates = 0
+        cdef void *td = _sample_data(t, self.type_num, net.sizes[net.n_layers])
+        cdef void *g = cnp.PyArray_DATA(self.grad) if cnp.PyArray_SIZE(self.grad) else NULL
+        if td == NULL:
+            raise ValueError(f"t must be a 1-D C-contiguous array of the model's dtype with "
+                             f"{net.sizes[net.n_layers]} values")
+        self.acquire()
+        try:
+            n = self._gather(x, position)
+            indptr[0], indptr[1], order[0] = 0, n, 0
+            self.options._optimizer.o.lr = lr
+            self.options.opt.optim = self.options._optimizer.o
+            if self.type_num == cnp.NPY_DOUBLE:
+                if not _finite(<double *>td, net.sizes[net.n_layers]):
+                    raise ValueError("t contains NaN or infinity")
+                _swap_undo(<double *>self.p, <double *>cnp.PyArray_DATA(self.undo),
+                           <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, True)
+                k.fit_csr_f64(net, &self.options.opt, <double *>self.p,
+                              <double *>cnp.PyArray_DATA(self.values),
+                              <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr,
+                              <double *>td, NULL, order, 1, <double *>self.ws, <double *>g,
+                              NULL, &n_updates, &done)
+                if done != 1:
+                    _swap_undo(<double *>self.p, <double *>cnp.PyArray_DATA(self.undo),
+                               <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, False)
+            else:
+                if not _finite(<float *>td, net.sizes[net.n_layers]):
+                    raise ValueError("t contains NaN or infinity")
+                _swap_undo(<float *>self.p, <float *>cnp.PyArray_DATA(self.undo),
+                           <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, True)
+                k.fit_csr_f32(net, &self.options.opt, <float *>self.p,
+                              <float *>cnp.PyArray_DATA(self.values),
+                              <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr,
+                              <float *>td, NULL, order, 1, <float *>self.ws, <float *>g,
+                              NULL, &n_updates, &done)
+                if done != 1:
+                    _swap_undo(<float *>self.p, <float *>cnp.PyArray_DATA(self.undo),
+                               <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, False)
+            if done != 1 and g != NULL:
+                memset(g, 0, cnp.PyArray_NBYTES(self.grad))
+        finally:
+            self.release()
+        return done == 1

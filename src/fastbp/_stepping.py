@@ -1,14 +1,12 @@
 """train_step and learn_one beyond their common call: one update on one
-sample, of a stream, with any optimizer and any input; and plain SGD on a
-sample given by its few nonzero inputs (``_sparse_sgd_step``).
+sample, of a stream, with any optimizer and any input; and the calls on a
+sample given by its few nonzero inputs (``_entry_calls``).
 
 ``MLP`` (fastbp.mlp) inherits ``OneSampleSteps``, whose compiled base,
 ``_core.OneSampleCalls``, holds ``train_step`` and ``learn_one`` themselves:
 it takes their common call (plain SGD on an array of the model's dtype: about
 half a microsecond on a small network) and hands every other to ``_step``.
 """
-import numpy as np
-
 from fastbp import _core
 from fastbp import _validation as check
 from fastbp import optim
@@ -102,56 +100,14 @@ class OneSampleSteps(_core.OneSampleCalls):
         return (checked, rule, aligned_zeros(n, self.dtype),
                 aligned_zeros((1 + rule.state_blocks) * n, self.dtype))
 
-    def _sparse_sgd_step(self, indices, values, t, lr):
-        """One plain-SGD step at ``lr`` on the sample whose inputs are 0 but
-        at ``indices`` (intp), where they are ``values`` (a 1-D array of the
-        model's dtype), towards ``t`` (a 1-D array of the model's dtype, in
-        the loss's range), through the compiled sparse loop: only those
-        inputs' first-layer weights move, so the cost is that of the stored
-        inputs, not of the width. fastbp.river steps a text's few words this
-        way among thousands of inputs. The caller checks lr (> 0, finite)
-        and t's range; NaN or infinity in values or t, or an index out of
-        range, is refused before any change, and a diverging step is undone
-        (``_core.sgd_step_csr``) and raises DivergenceError."""
-        with self._lock:
-            run = self._sparse_sgd
-            if run is None:
-                self._sparse_sgd = run = _SparseSGD(self)
-            run(indices, values, t, lr)
-
-    def _predict_sparse(self, indices, values):
-        """predict of the sample ``_sparse_sgd_step`` describes: an array of
-        shape (n_outputs,)."""
-        out = np.empty((1, self.n_outputs), self.dtype)
-        with self._lock:
-            _core.predict_csr(self._top, self._params, values, indices,
-                              np.array([0, len(indices)], np.intp), out, self._workspace)
-        return out[0]
-
-
-class _SparseSGD:
-    """_sparse_sgd_step's compiled call with its options and buffers, made
-    once per model."""
-
-    def __init__(self, net):
-        self.net = net
-        self.rule = _core.Optimizer(OPTIMIZER_CODES["sgd"], 1.0)
-        self.options = _core.FitOptions(self.rule, 1, 1.0, True)
-        self.options.check_params = True     # an overflowing update stops it too
-        # Without the special paths (tests), the update goes through grad.
-        self.grad = np.zeros(net.params.size if self.options.needs_grad else 0, net.dtype)
-        self.undo = np.empty(0, net.dtype)
-
-    def __call__(self, indices, values, t, lr):
-        net = self.net
-        n_in, n_hidden = net.layer_sizes[:2]
-        need = net.params.size - n_in * n_hidden + n_hidden * len(values)
-        if self.undo.size < need:
-            self.undo = np.empty(2 * need, net.dtype)
-        self.rule.lr = lr
-        if not _core.sgd_step_csr(net._top, self.options, net._params, values, indices, t,
-                                  net._workspace, self.grad, self.undo):
-            raise DivergenceError(
-                f"training diverged in the step: a loss or a parameter would become NaN or "
-                f"infinite with lr={lr}; try a smaller learning rate. The model keeps the "
-                "parameters it had before the step.")
+    def _entry_calls(self):
+        """The model's ``_core.EntryCalls``: predict and plain-SGD steps of a
+        sample given as a dict of its nonzero inputs (key to value, with a
+        dict of key to input index), at the cost of its entries rather than
+        of the width. fastbp.river's calls on a text's few words among
+        thousands of inputs."""
+        calls = self._entries
+        if calls is None:
+            self._entries = calls = _core.EntryCalls(self._top, self._params, self._workspace,
+                                                     self._lock)
+        return calls

@@ -165,7 +165,7 @@ class MLP(OneSampleSteps):
         self._stepper = _core.Stepper(self._top, self._params, self._workspace,
                                       self._snapshot, self._lock, *check.SAFE_LR)
         self._step_with = None
-        self._sparse_sgd = None
+        self._entries = None
 
     @property
     def params(self):

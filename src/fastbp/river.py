@@ -21,8 +21,8 @@ and ignores any other, as deep-river does by default
 (``preprocessing.StandardScaler() | model``), as for any River linear model.
 
 Sparse samples. A sample with few of many inputs (a text's words: at most an
-eighth of a network at least 2,048 inputs wide) is predicted, and under plain
-SGD stepped, through the compiled sparse loop (``MLP._sparse_sgd_step``): its
+eighth of a network at least 256 inputs wide) is predicted, and under plain
+SGD stepped, through the compiled sparse loop (``MLP._entry_calls``): its
 cost is that of its features, not of the width. The results equal the dense
 path's to rounding.
 
@@ -47,16 +47,16 @@ except ImportError as error:      # River is optional: the "river" extra
 
 import pandas as pd
 
-from fastbp import _core
+from fastbp.errors import DivergenceError
 from fastbp.mlp import MLP
 
 # A sample takes the sparse path (see _Estimator._sparse) when the network
 # has at least _SPARSE_WIDTH inputs and the sample at most 1 / _SPARSE_SHARE
-# of them. A 12-input sample's sparse predict and step cost ~4-5 us each
-# whatever the width (16 hidden units, float64, Xeon); the dense pair costs
-# about as much at 1,024 inputs (9.7 us against 10.6) and twice as much at
-# 2,048 (17.9 against 10.8).
-_SPARSE_WIDTH, _SPARSE_SHARE = 2048, 8
+# of them. A 12-input sample's sparse step costs ~1.5-2.5 us and its
+# prediction ~1-1.5 us whatever the width (16 hidden units, float64, Xeon);
+# the dense ones cost as much at about 256 inputs (2.3 and 1.5 us) and grow
+# with the width (5.3 and 3.2 us at 1,024).
+_SPARSE_WIDTH, _SPARSE_SHARE = 256, 8
 
 
 # The hyper-parameters and attributes both estimators document ({lr} and
@@ -135,7 +135,6 @@ class _Estimator(base.Estimator):
         self._position = {f: i for i, f in enumerate(features)}
         self._values = None
         self._x = np.zeros(self.net.n_inputs, self.net.dtype)
-        self._entries = (np.empty(0, np.intp), np.empty(0, self.net.dtype))
 
     @property
     def features(self):
@@ -206,26 +205,12 @@ class _Estimator(base.Estimator):
         width = len(self._x)            # the network's inputs
         return width >= _SPARSE_WIDTH and len(x) * _SPARSE_SHARE <= width
 
-    def _sparse_row(self, x):
-        """(indices, values) of x's features that are inputs: views of
-        buffers reused from sample to sample."""
-        if len(x) > self._entries[0].size:
-            self._entries = (np.empty(2 * len(x), np.intp), np.empty(2 * len(x), self.net.dtype))
-        indices, values = self._entries
-        if isinstance(x, dict):
-            n = _core.gather_entries(x, self._position, indices, values)
-        else:                                   # another Mapping
-            found = [(self._position[k], v) for k, v in x.items() if k in self._position]
-            n = len(found)
-            indices[:n] = [i for i, _ in found]
-            values[:n] = [v for _, v in found]
-        return indices[:n], values[:n]
-
     def _row(self, x):
-        """x as the step takes it: its nonzero inputs under plain SGD when
-        ``_sparse`` says so, else the dense buffer."""
+        """x as the step takes it: x itself, as a dict, under plain SGD when
+        ``_sparse`` says so (the step reads its entries), else the dense
+        buffer."""
         if self.optimizer == "sgd" and self._sparse(x):
-            return self._sparse_row(x)
+            return x if x.__class__ is dict else dict(x)
         return self._vector(x)
 
     def _known_row(self, x):
@@ -250,7 +235,9 @@ class _Estimator(base.Estimator):
         # call cost a tenth of a small network's predict_one.
         width = len(self._x)
         if width >= _SPARSE_WIDTH and len(x) * _SPARSE_SHARE <= width:
-            return self.net._predict_sparse(*self._sparse_row(x))
+            # A copy: EntryCalls.predict's array is its own, reused.
+            return self.net._entry_calls().predict(
+                x if x.__class__ is dict else dict(x), self._position).copy()
         return self.net.predict(self._vector(x))
 
     def _matrix(self, X):
@@ -319,8 +306,12 @@ class _Estimator(base.Estimator):
     def _step(self, row, t):
         n = self._n_learned
         lr = self.lr / (n + 1) ** self.power_t
-        if row.__class__ is tuple:          # _sparse_row's (indices, values)
-            self.net._sparse_sgd_step(*row, t, lr)
+        if row.__class__ is dict:           # _row's sparse sample
+            if not self.net._entry_calls().sgd(row, self._position, t, lr):
+                raise DivergenceError(
+                    f"training diverged in the step: a loss or a parameter would become NaN "
+                    f"or infinite with lr={lr}; try a smaller learning rate. The model keeps "
+                    "the parameters it had before the step.")
         else:
             self.net.learn_one(row, t, lr=lr, optimizer=self.optimizer)
         self._n_learned = n + 1     # after the step: a refused sample does not count
