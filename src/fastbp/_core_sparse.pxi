@@ -146,6 +146,43 @@ cdef void _swap_undo(floating *p, floating *u, const Py_ssize_t *idx, Py_ssize_t
                 p[w0 + j * n_in + idx[i]] = u[rest + j * nnz + i]
 
 
+cdef Py_ssize_t _entry_step(const fbp_net *net, const fbp_train_options *opt, floating *p,
+                            const floating *v, const Py_ssize_t *idx, Py_ssize_t n,
+                            const floating *t, floating *ws, floating *g, floating *u) except -1:
+    """EntryCalls.sgd's step on n gathered entries: 1, or 0 after a divergence,
+    undone (u receives what the step can change first)."""
+    cdef const fbp_kernels *k = _kernels
+    cdef Py_ssize_t indptr[2]
+    cdef Py_ssize_t order[1]
+    cdef Py_ssize_t done = 0, n_updates = 0
+    if not _finite(t, net.sizes[net.n_layers]):
+        raise ValueError("t contains NaN or infinity")
+    indptr[0], indptr[1], order[0] = 0, n, 0
+    _swap_undo(p, u, idx, n, net, True)
+    if floating is double:
+        k.fit_csr_f64(net, opt, p, v, idx, indptr, t, NULL, order, 1, ws, g, NULL,
+                      &n_updates, &done)
+    else:
+        k.fit_csr_f32(net, opt, p, v, idx, indptr, t, NULL, order, 1, ws, g, NULL,
+                      &n_updates, &done)
+    if done != 1:
+        _swap_undo(p, u, idx, n, net, False)
+    return done
+
+
+cdef void _entry_predict(const fbp_net *net, const floating *p, const floating *v,
+                         const Py_ssize_t *idx, Py_ssize_t n, floating *out,
+                         floating *ws) noexcept:
+    """EntryCalls.predict's forward pass on n gathered entries."""
+    cdef const fbp_kernels *k = _kernels
+    cdef Py_ssize_t indptr[2]
+    indptr[0], indptr[1] = 0, n
+    if floating is double:
+        k.predict_csr_f64(net, p, v, idx, indptr, 1, out, ws)
+    else:
+        k.predict_csr_f32(net, p, v, idx, indptr, 1, out, ws)
+
+
 cdef class EntryCalls:
     """One model's calls on one sample given as a dict of its nonzero inputs
     (key to value, and ``position``, key to input index; other keys are left
@@ -223,21 +260,20 @@ cdef class EntryCalls:
 
     def predict(self, dict x, dict position):
         """network(x): an (n_outputs,) array that the next call overwrites."""
-        cdef fbp_net *net = &self.top.net
-        cdef const fbp_kernels *k = _kernels
-        cdef Py_ssize_t indptr[2]
+        cdef Py_ssize_t n
+        cdef Py_ssize_t *idx = NULL
+        cdef void *v
+        cdef void *out = cnp.PyArray_DATA(self.out)
         self.acquire()
         try:
-            indptr[0], indptr[1] = 0, self._gather(x, position)
+            n = self._gather(x, position)
+            idx, v = <Py_ssize_t *>cnp.PyArray_DATA(self.indices), cnp.PyArray_DATA(self.values)
             if self.type_num == cnp.NPY_DOUBLE:
-                k.predict_csr_f64(net, <double *>self.p,
-                                  <double *>cnp.PyArray_DATA(self.values),
-                                  <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr, 1,
-                                  <double *>cnp.PyArray_DATA(self.out), <double *>self.ws)
+                _entry_predict(&self.top.net, <double *>self.p, <double *>v, idx, n,
+                               <double *>out, <double *>self.ws)
             else:
-                k.predict_csr_f32(net, <float *>self.p, <float *>cnp.PyArray_DATA(self.values),
-                                  <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr, 1,
-                                  <float *>cnp.PyArray_DATA(self.out), <float *>self.ws)
+                _entry_predict(&self.top.net, <float *>self.p, <float *>v, idx, n,
+                               <float *>out, <float *>self.ws)
         finally:
             self.release()
         return self.out
@@ -249,10 +285,10 @@ cdef class EntryCalls:
         or False after a step that diverged, undone: every parameter as it
         was. Bad input raises ValueError before any change."""
         cdef fbp_net *net = &self.top.net
-        cdef const fbp_kernels *k = _kernels
-        cdef Py_ssize_t indptr[2]
-        cdef Py_ssize_t order[1]
-        cdef Py_ssize_t n, done = 0, n_updates = 0
+        cdef Py_ssize_t n, done
+        cdef Py_ssize_t *idx = NULL
+        cdef void *v
+        cdef void *u
         cdef void *td = _sample_data(t, self.type_num, net.sizes[net.n_layers])
         cdef void *g = cnp.PyArray_DATA(self.grad) if cnp.PyArray_SIZE(self.grad) else NULL
         if td == NULL:
@@ -261,35 +297,16 @@ cdef class EntryCalls:
         self.acquire()
         try:
             n = self._gather(x, position)
-            indptr[0], indptr[1], order[0] = 0, n, 0
+            idx, v = <Py_ssize_t *>cnp.PyArray_DATA(self.indices), cnp.PyArray_DATA(self.values)
+            u = cnp.PyArray_DATA(self.undo)
             self.options._optimizer.o.lr = lr
             self.options.opt.optim = self.options._optimizer.o
             if self.type_num == cnp.NPY_DOUBLE:
-                if not _finite(<double *>td, net.sizes[net.n_layers]):
-                    raise ValueError("t contains NaN or infinity")
-                _swap_undo(<double *>self.p, <double *>cnp.PyArray_DATA(self.undo),
-                           <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, True)
-                k.fit_csr_f64(net, &self.options.opt, <double *>self.p,
-                              <double *>cnp.PyArray_DATA(self.values),
-                              <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr,
-                              <double *>td, NULL, order, 1, <double *>self.ws, <double *>g,
-                              NULL, &n_updates, &done)
-                if done != 1:
-                    _swap_undo(<double *>self.p, <double *>cnp.PyArray_DATA(self.undo),
-                               <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, False)
+                done = _entry_step(net, &self.options.opt, <double *>self.p, <double *>v, idx, n,
+                                   <double *>td, <double *>self.ws, <double *>g, <double *>u)
             else:
-                if not _finite(<float *>td, net.sizes[net.n_layers]):
-                    raise ValueError("t contains NaN or infinity")
-                _swap_undo(<float *>self.p, <float *>cnp.PyArray_DATA(self.undo),
-                           <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, True)
-                k.fit_csr_f32(net, &self.options.opt, <float *>self.p,
-                              <float *>cnp.PyArray_DATA(self.values),
-                              <Py_ssize_t *>cnp.PyArray_DATA(self.indices), indptr,
-                              <float *>td, NULL, order, 1, <float *>self.ws, <float *>g,
-                              NULL, &n_updates, &done)
-                if done != 1:
-                    _swap_undo(<float *>self.p, <float *>cnp.PyArray_DATA(self.undo),
-                               <Py_ssize_t *>cnp.PyArray_DATA(self.indices), n, net, False)
+                done = _entry_step(net, &self.options.opt, <float *>self.p, <float *>v, idx, n,
+                                   <float *>td, <float *>self.ws, <float *>g, <float *>u)
             if done != 1 and g != NULL:
                 memset(g, 0, cnp.PyArray_NBYTES(self.grad))
         finally:
