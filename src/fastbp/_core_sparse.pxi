@@ -117,14 +117,6 @@ from libc.math cimport isfinite
 from libc.string cimport memcpy
 
 
-cdef inline bint _finite(const floating *a, Py_ssize_t n) noexcept:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if not isfinite(a[i]):
-            return False
-    return True
-
-
 cdef void _swap_undo(floating *p, floating *u, const Py_ssize_t *idx, Py_ssize_t nnz,
                      const fbp_net *net, bint save) noexcept:
     """Copy into u (save) or back from it what a sparse step can change: the
@@ -155,7 +147,7 @@ cdef Py_ssize_t _entry_step(const fbp_net *net, const fbp_train_options *opt, fl
     cdef Py_ssize_t indptr[2]
     cdef Py_ssize_t order[1]
     cdef Py_ssize_t done = 0, n_updates = 0
-    if not _finite(t, net.sizes[net.n_layers]):
+    if not _all_finite(t, net.sizes[net.n_layers]):
         raise ValueError("t contains NaN or infinity")
     indptr[0], indptr[1], order[0] = 0, n, 0
     _swap_undo(p, u, idx, n, net, True)

@@ -57,10 +57,7 @@ class OneSampleSteps(_core.OneSampleCalls):
                 status = stepper.step(x, t, rule, lr, update_biases, grad, values, undo,
                                       n_updates, want_output)
             if status != STEP_OK:
-                raise DivergenceError(
-                    f"training diverged in the step: a loss or a parameter would become "
-                    f"NaN or infinite with lr={lr}; try a smaller learning rate. The model "
-                    "keeps the parameters and optimizer state it had before the step.")
+                raise _diverged(lr)
             if state is not None:
                 state.n_updates = stepper.n_updates
                 self._state = state
@@ -111,3 +108,17 @@ class OneSampleSteps(_core.OneSampleCalls):
             self._entries = calls = _core.EntryCalls(self._top, self._params, self._workspace,
                                                      self._lock)
         return calls
+
+    def _entry_sgd(self, x, position, t, lr):
+        """``_entry_calls().sgd``, a diverging step (undone) raising
+        DivergenceError as train_step's does."""
+        if not self._entry_calls().sgd(x, position, t, lr):
+            raise _diverged(lr)
+
+
+def _diverged(lr):
+    """The error of a one-sample step that diverged and was undone."""
+    return DivergenceError(
+        f"training diverged in the step: a loss or a parameter would become NaN or infinite "
+        f"with lr={lr}; try a smaller learning rate. The model keeps the parameters and "
+        "optimizer state it had before the step.")

@@ -209,8 +209,9 @@ class MLP(OneSampleSteps):
             _copy_widened(wider._params, wider._layout, self._params, self._layout)
             if state is not None:
                 n_old, n_new = self._params.size, wider._params.size
-                values = aligned_zeros(state.values.size // n_old * n_new, self.dtype)
-                for k in range(state.values.size // n_old):
+                blocks = state.values.size // n_old
+                values = aligned_zeros(blocks * n_new, self.dtype)
+                for k in range(blocks):
                     _copy_widened(values[k * n_new:(k + 1) * n_new], wider._layout,
                                   state.values[k * n_old:(k + 1) * n_old], self._layout)
                 wider._state = OptimizerState(state.key, values)

@@ -47,7 +47,6 @@ except ImportError as error:      # River is optional: the "river" extra
 
 import pandas as pd
 
-from fastbp.errors import DivergenceError
 from fastbp.mlp import MLP
 
 # A sample takes the sparse path (see _Estimator._sparse) when the network
@@ -307,11 +306,7 @@ class _Estimator(base.Estimator):
         n = self._n_learned
         lr = self.lr / (n + 1) ** self.power_t
         if row.__class__ is dict:           # _row's sparse sample
-            if not self.net._entry_calls().sgd(row, self._position, t, lr):
-                raise DivergenceError(
-                    f"training diverged in the step: a loss or a parameter would become NaN "
-                    f"or infinite with lr={lr}; try a smaller learning rate. The model keeps "
-                    "the parameters it had before the step.")
+            self.net._entry_sgd(row, self._position, t, lr)
         else:
             self.net.learn_one(row, t, lr=lr, optimizer=self.optimizer)
         self._n_learned = n + 1     # after the step: a refused sample does not count
